@@ -1,0 +1,228 @@
+"""The ports: what the service needs from the outside world, as Protocols.
+
+Services and controllers depend on these only; adapters implement them; the composition root
+(backend/wiring) picks which adapter provides each port from settings. Imports stdlib + msgspec only.
+
+Every method that reads or writes tenant data takes ``tenant_id`` first: tenancy is part of the port, so
+no adapter can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from contracts.accounting import UsageRecord
+from contracts.agents import AgentDescriptor, ProviderDescriptor, ProviderHealth, ProviderStatus
+from contracts.auth import Principal
+from contracts.base import Struct
+from contracts.conversations import ConversationInfo, ConversationItem, ConversationPage, SearchHit
+from contracts.events import AgentHandoff, RuntimeEvent, ToolCalled, ToolOutput
+from contracts.guardrails import GuardrailOutcome, GuardrailPolicy, Stage
+from contracts.realtime import RealtimeClientEvent, RealtimeServerEvent, RealtimeSessionRequest
+from contracts.tools import ToolCall, ToolContext, ToolResult, ToolSpec
+from contracts.usage import Usage
+
+# -- agents ------------------------------------------------------------------------------------------------
+
+
+class AgentTurn(Struct, frozen=True, kw_only=True):
+    """Everything a runtime needs for one turn: the agent, the stored history (neutral items, oldest
+    first), the new user input, who is calling (for tools) and an optional model override."""
+
+    agent: AgentDescriptor
+    history: tuple[ConversationItem, ...]
+    input: str
+    context: ToolContext
+    model: str | None = None
+
+
+class RunResult(Struct, frozen=True, kw_only=True):
+    """A finished non-streamed turn. ``steps`` are the tool calls, tool outputs and handoffs, in order."""
+
+    output: str
+    usage: Usage
+    model: str
+    agent: str
+    steps: tuple[ToolCalled | ToolOutput | AgentHandoff, ...] = ()
+
+
+@runtime_checkable
+class AgentRuntime(Protocol):
+    """Runs agent turns on one provider instance."""
+
+    @property
+    def descriptor(self) -> ProviderDescriptor: ...
+
+    async def run(self, turn: AgentTurn) -> RunResult:
+        """Run a turn to the end. Raises ``ProviderUnavailable`` on provider failure."""
+        ...
+
+    def stream(self, turn: AgentTurn) -> AsyncIterator[RuntimeEvent]:
+        """Yield events as they happen, ending with one ``RunFinished``. Closing the iterator (``aclose``,
+        or cancelling the task consuming it) must cancel the provider run. A failure raises
+        ``ProviderUnavailable`` from the iterator."""
+        ...
+
+    async def ping(self) -> ProviderHealth:
+        """Cheap health check (no tokens spent)."""
+        ...
+
+
+class AgentCatalog(Protocol):
+    """The agents declared in the catalog file."""
+
+    @property
+    def default_key(self) -> str: ...
+
+    def get(self, key: str) -> AgentDescriptor:
+        """Raises ``NotFound`` for an unknown key."""
+        ...
+
+    def all(self) -> list[AgentDescriptor]: ...
+
+
+# -- providers ---------------------------------------------------------------------------------------------
+
+
+class RealtimeChannel(Protocol):
+    """One open realtime session. ``events`` ends after ``SessionClosed``."""
+
+    async def send(self, event: RealtimeClientEvent) -> None: ...
+
+    def events(self) -> AsyncIterator[RealtimeServerEvent]: ...
+
+    async def close(self) -> None: ...
+
+
+class RealtimeChannelFactory(Protocol):
+    """Opens realtime channels on one provider instance."""
+
+    async def open(self, request: RealtimeSessionRequest) -> RealtimeChannel: ...
+
+
+class ModerationCheck(Protocol):
+    """A provider's moderation endpoint: category -> score in [0, 1], plus whether it flagged the text."""
+
+    async def moderate(self, text: str) -> tuple[bool, dict[str, float]]: ...
+
+
+class ProviderDirectory(Protocol):
+    """The enabled provider instances, their order and the default."""
+
+    @property
+    def default(self) -> str: ...
+
+    def names(self) -> list[str]:
+        """Enabled providers in configured order."""
+        ...
+
+    def descriptor(self, name: str) -> ProviderDescriptor:
+        """Raises ``NotFound`` for a provider that is not enabled."""
+        ...
+
+    def runtime(self, name: str) -> AgentRuntime: ...
+
+    def realtime(self, name: str) -> RealtimeChannelFactory:
+        """Raises ``NotFound``, or ``InvalidRequest`` if that provider has no realtime surface."""
+        ...
+
+    def moderation(self, name: str | None) -> ModerationCheck:
+        """The named provider's moderation, or the first provider offering one; raises ``InvalidRequest``
+        when there is none."""
+        ...
+
+    async def statuses(self) -> list[ProviderStatus]: ...
+
+
+# -- sessions ----------------------------------------------------------------------------------------------
+
+
+class SessionStore(Protocol):
+    """Tenant-scoped conversation memory. A conversation of another tenant behaves as if absent."""
+
+    async def append(
+        self, tenant_id: str, conversation_id: str, items: Sequence[ConversationItem]
+    ) -> ConversationInfo:
+        """Append items atomically (all or none), creating the conversation if it does not exist. Items
+        keep the order given; concurrent appends never lose or interleave items of one call."""
+        ...
+
+    async def get(self, tenant_id: str, conversation_id: str) -> ConversationInfo | None: ...
+
+    async def load_items(
+        self, tenant_id: str, conversation_id: str, *, limit: int | None = None
+    ) -> list[ConversationItem]:
+        """Items oldest first; with ``limit``, the newest ``limit`` items (still oldest first)."""
+        ...
+
+    async def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> ConversationPage:
+        """Conversations, most recently updated first. ``cursor`` is opaque; a bad one raises
+        ``InvalidRequest(field="cursor")``."""
+        ...
+
+    async def delete(self, tenant_id: str, conversation_id: str) -> bool:
+        """Delete the conversation and all its items; False if it did not exist (for this tenant)."""
+        ...
+
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
+        """Case-insensitive substring search over message texts of this tenant's conversations."""
+        ...
+
+
+# -- guardrails --------------------------------------------------------------------------------------------
+
+
+class GuardrailPolicyStore(Protocol):
+    """Policies: defaults from the config file, per-tenant overrides stored in the database."""
+
+    async def get(self, tenant_id: str, name: str) -> GuardrailPolicy | None:
+        """The tenant's override of ``name`` if any, else the default, else None."""
+        ...
+
+    async def list(self, tenant_id: str) -> list[GuardrailPolicy]:
+        """Every policy visible to the tenant (overrides replace defaults of the same name)."""
+        ...
+
+    async def put(self, tenant_id: str, policy: GuardrailPolicy) -> GuardrailPolicy:
+        """Store a tenant override (replacing an earlier one of the same name)."""
+        ...
+
+
+class GuardrailChecker(Protocol):
+    """Applies a policy's rules for one stage to a text."""
+
+    async def check(self, policy: GuardrailPolicy, stage: Stage, text: str) -> GuardrailOutcome: ...
+
+
+# -- tools -------------------------------------------------------------------------------------------------
+
+
+class ToolRegistryPort(Protocol):
+    """The tools agents may call."""
+
+    def specs(self, names: Sequence[str] | None = None) -> list[ToolSpec]:
+        """Specs of the named tools (all when None); an unknown name raises ``NotFound``."""
+        ...
+
+    async def invoke(self, call: ToolCall, context: ToolContext) -> ToolResult:
+        """Run a tool. Bad arguments or a failing tool give ``ToolResult(is_error=True)``, never raise."""
+        ...
+
+
+# -- keys and accounting -----------------------------------------------------------------------------------
+
+
+class ApiKeyStore(Protocol):
+    """Resolves API key secrets to principals (secrets are stored hashed)."""
+
+    async def authenticate(self, secret: str) -> Principal | None: ...
+
+
+class UsageRecorder(Protocol):
+    """Records one ``UsageRecord`` per turn."""
+
+    async def record(self, record: UsageRecord) -> None: ...
+
+    async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]: ...
