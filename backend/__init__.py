@@ -1,0 +1,1 @@
+"""The Switchboard service: settings, the composition root, services and the HTTP edge."""

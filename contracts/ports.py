@@ -195,6 +195,10 @@ class GuardrailChecker(Protocol):
 
     async def check(self, policy: GuardrailPolicy, stage: Stage, text: str) -> GuardrailOutcome: ...
 
+    def problems(self, policy: GuardrailPolicy) -> list[str]:
+        """What is wrong with a policy before it is stored (bad regex, thresholds outside [0, 1]...)."""
+        ...
+
 
 # -- tools -------------------------------------------------------------------------------------------------
 

@@ -1,0 +1,71 @@
+"""The HTTP application factory: ``create_app()`` (uvicorn: ``backend.app:create_app --factory``).
+
+Order of events: settings are read, the dependency graph is compiled and validated (a bad configuration
+raises ``ConfigError`` here, before anything serves), then on startup every service is built once and
+registered with svcs; on shutdown the registry closes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import svcs
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from backend.http.controllers.catalog import CatalogController
+from backend.http.controllers.chat import ChatController
+from backend.http.controllers.conversations import ConversationController
+from backend.http.controllers.guardrails import GuardrailController
+from backend.http.controllers.health import HealthController
+from backend.http.controllers.realtime import realtime
+from backend.http.problems import EXCEPTION_HANDLERS
+from backend.http.request_log import RequestLogMiddleware
+from backend.http.svcs_plugin import SvcsPlugin
+from backend.settings import Settings, load_settings
+from backend.telemetry.logging import configure_logging
+from backend.wiring.table import build_registry, compile_graph
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None, *, configure: Callable[[svcs.Registry], Any] | None = None
+) -> Litestar:
+    """Build the app. ``configure`` runs after the registry is built: tests use it to override services
+    (``registry.register_value(Port, fake)``) instead of monkeypatching."""
+    settings = settings or load_settings()
+    compiled = compile_graph(settings)
+    configure_logging(settings.log)
+    registry = svcs.Registry()
+
+    async def startup() -> None:
+        await build_registry(compiled, registry)
+        if configure is not None:
+            configure(registry)
+
+    return Litestar(
+        route_handlers=[
+            ChatController, ConversationController, CatalogController, GuardrailController, HealthController,
+            realtime,
+        ],
+        plugins=[SvcsPlugin(registry, startup)],
+        middleware=[RequestLogMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.server.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Switchboard",
+            version="1",
+            description="Provider-agnostic AI orchestration: one neutral API, providers chosen by environment.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"api_key": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"api_key": []}],
+        ),
+        debug=False,
+    )

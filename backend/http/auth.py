@@ -1,0 +1,44 @@
+"""API-key authentication: ``Authorization: Bearer <key>`` (or ``X-API-Key``) -> ``Principal``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+
+from contracts.auth import Principal
+from contracts.errors import Forbidden
+from contracts.ports import ApiKeyStore
+
+from backend.http.svcs_plugin import container_of
+
+
+def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    return connection.headers.get("x-api-key") or None
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Resolve the caller or raise 401. The key itself is never logged or echoed."""
+    secret = presented_key(connection)
+    if secret is None:
+        raise NotAuthorizedException("missing API key: send 'Authorization: Bearer <key>'")
+    store: ApiKeyStore = await container_of(connection).aget(ApiKeyStore)
+    principal = await store.authenticate(secret)
+    if principal is None:
+        raise NotAuthorizedException("invalid, expired or revoked API key")
+    connection.scope.setdefault("state", {})["tenant_id"] = principal.tenant_id  # type: ignore[typeddict-item]
+    return principal
+
+
+def require(principal: Principal, scope: str) -> None:
+    if not principal.has(scope):
+        raise Forbidden(f"this API key lacks the {scope!r} scope")
+
+
+provide_principal = Provide(authenticate)

@@ -1,0 +1,47 @@
+"""``/health/live`` (the process answers) and ``/health/ready`` (every registered ping passes)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from contracts.base import Struct
+
+from backend.http.svcs_plugin import container_of
+
+
+class Check(Struct, frozen=True, kw_only=True):
+    name: str
+    ok: bool
+    detail: str | None = None
+
+
+class Health(Struct, frozen=True, kw_only=True):
+    status: str
+    checks: list[Check] = []
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", summary="Liveness")
+    async def live(self) -> Health:
+        return Health(status="ok")
+
+    @get("/ready", summary="Readiness: database, Redis and providers answer")
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[Health]:
+        pings = container_of(request).get_pings()
+
+        async def run(ping: Any) -> Check:
+            try:
+                await asyncio.wait_for(ping.aping(), timeout=5)
+                return Check(name=ping.name, ok=True)
+            except Exception as exc:  # readiness reports failures, it never raises
+                return Check(name=ping.name, ok=False, detail=type(exc).__name__)
+
+        checks = list(await asyncio.gather(*(run(p) for p in pings)))
+        ok = all(c.ok for c in checks)
+        return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)

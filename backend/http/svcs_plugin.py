@@ -1,0 +1,74 @@
+"""A small Litestar integration for svcs (svcs ships none).
+
+The registry lives for the app's life (closed on shutdown); a ``svcs.Container`` is opened per HTTP or
+WebSocket connection by an ASGI middleware that wraps the whole response, so it outlives streamed bodies
+(a yield-dependency would close it before the SSE body is sent, see LIBRARY_NOTES.md).
+
+Handlers never see the container: they ask for ports through ``port(T)`` dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import svcs
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.plugins import InitPluginProtocol
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+T = TypeVar("T")
+_KEY = "svcs_container"
+
+
+class ContainerMiddleware(ASGIMiddleware):
+    """Opens one container per connection and closes it after the response has been fully sent."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    def __init__(self, registry: svcs.Registry) -> None:
+        self.registry = registry
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async with svcs.Container(self.registry) as container:
+            scope.setdefault("state", {})[_KEY] = container  # type: ignore[typeddict-item]
+            await next_app(scope, receive, send)
+
+
+def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> svcs.Container:
+    container: svcs.Container = connection.scope["state"][_KEY]  # type: ignore[typeddict-item]
+    return container
+
+
+def port(service_type: type[T]) -> Provide:
+    """A Litestar dependency that resolves ``service_type`` from the connection's container."""
+
+    async def provide(request: ASGIConnection[Any, Any, Any, Any]) -> T:
+        service: T = await container_of(request).aget(service_type)
+        return service
+
+    provide.__annotations__["return"] = service_type
+    return Provide(provide)
+
+
+class SvcsPlugin(InitPluginProtocol):
+    """Registers the middleware and closes the registry on shutdown."""
+
+    def __init__(self, registry: svcs.Registry, startup: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.registry = registry
+        self._startup = startup
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.middleware.insert(0, ContainerMiddleware(self.registry))
+        if self._startup is not None:
+            app_config.on_startup.append(self._startup)
+        app_config.on_shutdown.append(self._close)
+        return app_config
+
+    async def _close(self, _app: Litestar) -> None:
+        await self.registry.aclose()

@@ -1,0 +1,48 @@
+"""structlog configuration: JSON lines (pretty on a TTY), request ids from contextvars, stdlib routed too."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import msgspec
+import structlog
+
+from backend.settings import LogSettings
+
+_NOISY = ("httpx", "httpx2", "openai", "agents", "aiosqlite", "sqlalchemy.engine", "uvicorn.access", "alembic")
+
+
+def configure_logging(settings: LogSettings) -> None:
+    """Configure structlog and the stdlib root logger once per process."""
+    pretty = settings.format == "console" or (settings.format == "auto" and sys.stderr.isatty())
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    encoder = msgspec.json.Encoder()
+    renderer: structlog.types.Processor = (
+        structlog.dev.ConsoleRenderer()
+        if pretty
+        else structlog.processors.JSONRenderer(serializer=lambda obj, **_: encoder.encode(obj).decode())
+    )
+    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)

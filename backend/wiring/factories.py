@@ -1,0 +1,146 @@
+"""Factories of the composition root. Each one's parameters are its needs (read by the graph).
+
+This is the only place in backend/ that touches adapters, and only by importing them inside the factory,
+so that an adapter that is not chosen is never imported.
+"""
+
+from __future__ import annotations
+
+from contracts.ports import (
+    AgentCatalog, ApiKeyStore, GuardrailChecker, GuardrailPolicyStore, ProviderDirectory, SessionStore,
+    ToolRegistryPort, UsageRecorder,
+)
+from contracts.providers import BuildContext
+
+from backend.services.chat import ChatOptions, ChatService
+from backend.settings import AuthSettings, ChatSettings, LogSettings, ProviderSettings, Settings, StoreSettings
+from backend.wiring.keys import static_key_entries
+from backend.wiring.resources import Database, RedisClient
+
+# -- resources ---------------------------------------------------------------------------------------------
+
+
+async def database(settings: Settings) -> Database:
+    from adapters.persistence.engine import create_engine, session_factory
+    from adapters.persistence.migrate import upgrade
+
+    stores = settings.stores
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        Path(settings.server.var_dir).mkdir(parents=True, exist_ok=True)
+    if stores.migrate_on_start:
+        await upgrade(url)
+    engine = create_engine(
+        url, pool_size=stores.db_pool_size, max_overflow=stores.db_max_overflow,
+        pool_timeout=stores.db_pool_timeout_s,
+    )
+    return Database(engine=engine, session_factory=session_factory(engine))
+
+
+def redis_client(stores: StoreSettings) -> RedisClient:
+    import redis.asyncio as redis
+
+    return RedisClient(client=redis.Redis.from_url(stores.redis_url, socket_connect_timeout=2, socket_timeout=5))
+
+
+# -- sessions ----------------------------------------------------------------------------------------------
+
+
+def sql_sessions(db: Database) -> SessionStore:
+    from adapters.persistence.sqlalchemy_sessions import SqlAlchemySessionStore
+
+    return SqlAlchemySessionStore(db.session_factory)
+
+
+def memory_sessions() -> SessionStore:
+    from adapters.persistence.memory_sessions import MemorySessionStore
+
+    return MemorySessionStore()
+
+
+def redis_sessions(redis: RedisClient, stores: StoreSettings) -> SessionStore:
+    from adapters.persistence.redis_sessions import RedisSessionStore
+
+    return RedisSessionStore(redis.client, ttl_seconds=stores.session_ttl_s or None)
+
+
+# -- guardrails, tools, agents, providers ------------------------------------------------------------------
+
+
+def sql_policies(db: Database, chat: ChatSettings) -> GuardrailPolicyStore:
+    from adapters.guardrails.policy_file import load_policies
+    from adapters.persistence.sqlalchemy_policies import SqlAlchemyPolicyStore
+
+    return SqlAlchemyPolicyStore(db.session_factory, load_policies(chat.guardrails_file))
+
+
+def memory_policies(chat: ChatSettings) -> GuardrailPolicyStore:
+    from adapters.guardrails.policy_file import load_policies
+    from adapters.persistence.memory_policies import MemoryPolicyStore
+
+    return MemoryPolicyStore(load_policies(chat.guardrails_file))
+
+
+def guardrail_checker(providers: ProviderDirectory) -> GuardrailChecker:
+    from adapters.guardrails.engine import RuleEngineChecker
+
+    return RuleEngineChecker(moderation=providers.moderation)
+
+
+def tool_registry(sessions: SessionStore) -> ToolRegistryPort:
+    from adapters.tools import default_tools
+
+    return default_tools(sessions)
+
+
+def agent_catalog(chat: ChatSettings, tools: ToolRegistryPort) -> AgentCatalog:
+    from adapters.catalog.toml_catalog import TomlAgentCatalog
+
+    return TomlAgentCatalog.load(chat.agents_file, known_tools={s.name for s in tools.specs()})
+
+
+def provider_directory(
+    providers: ProviderSettings, tools: ToolRegistryPort, catalog: AgentCatalog
+) -> ProviderDirectory:
+    from backend.wiring.providers import build_directory
+
+    return build_directory(providers, lambda name: BuildContext(name=name, tools=tools, catalog=catalog))
+
+
+# -- keys, usage, services ---------------------------------------------------------------------------------
+
+
+def static_api_keys(auth: AuthSettings, settings: Settings) -> ApiKeyStore:
+    from adapters.keys.static import StaticApiKeyStore
+
+    return StaticApiKeyStore(static_key_entries(auth, settings.server))
+
+
+def sql_usage(db: Database) -> UsageRecorder:
+    from adapters.persistence.sqlalchemy_usage import SqlAlchemyUsageRecorder
+
+    return SqlAlchemyUsageRecorder(db.session_factory)
+
+
+def memory_usage() -> UsageRecorder:
+    from adapters.persistence.memory_usage import MemoryUsageRecorder
+
+    return MemoryUsageRecorder()
+
+
+def chat_service(
+    catalog: AgentCatalog,
+    providers: ProviderDirectory,
+    sessions: SessionStore,
+    policies: GuardrailPolicyStore,
+    checker: GuardrailChecker,
+    usage: UsageRecorder,
+    chat: ChatSettings,
+    log: LogSettings,
+) -> ChatService:
+    return ChatService(
+        catalog=catalog, providers=providers, sessions=sessions, policies=policies, checker=checker,
+        usage=usage, options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
+    )

@@ -1,0 +1,122 @@
+"""The composition root's declarative table: for each port, the factory chosen by settings.
+
+``compile_graph(settings)`` checks the settings and the graph before anything is built ("compile time");
+``build_registry`` then creates every service once, in dependency order, and registers it with svcs
+(pings for readiness, cleanup on registry close).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import svcs
+
+from contracts.ports import (
+    AgentCatalog, ApiKeyStore, GuardrailChecker, GuardrailPolicyStore, ProviderDirectory, SessionStore,
+    ToolRegistryPort, UsageRecorder,
+)
+
+from backend.services.chat import ChatService
+from backend.settings import ConfigError, Settings
+from backend.wiring import factories as f
+from backend.wiring.graph import Graph, GraphError, Provide
+from backend.wiring.keys import key_problems
+from backend.wiring.providers import provider_problems
+from backend.wiring.resources import Database, RedisClient
+
+REQUIRED: tuple[type, ...] = (
+    ChatService, SessionStore, ProviderDirectory, AgentCatalog, ToolRegistryPort, GuardrailPolicyStore,
+    GuardrailChecker, ApiKeyStore, UsageRecorder,
+)
+"""Ports the HTTP edge asks for."""
+
+
+def table(settings: Settings) -> list[Provide]:
+    """Port -> factory, chosen by settings."""
+    stores = settings.stores
+    # Policies overrides, keys and usage always live in the database; sessions may live elsewhere.
+    db_label = "sqlite" if settings.database_url.startswith("sqlite") else "postgres"
+    rows = [Provide(Database, f.database, f"sqlalchemy ({db_label})", close="aclose", ping="ping")]
+    if stores.sessions == "redis" or stores.redis_url:
+        rows.append(Provide(RedisClient, f.redis_client, "redis", close="aclose", ping="ping"))
+    sessions = {
+        "sql": Provide(SessionStore, f.sql_sessions, "SqlAlchemySessionStore"),
+        "memory": Provide(SessionStore, f.memory_sessions, "MemorySessionStore"),
+        "redis": Provide(SessionStore, f.redis_sessions, "RedisSessionStore"),
+    }[stores.sessions]
+    rows += [
+        sessions,
+        Provide(GuardrailPolicyStore, f.sql_policies, "SqlAlchemyPolicyStore + policy file"),
+        Provide(ToolRegistryPort, f.tool_registry, "ToolRegistry (time, calculator, search)"),
+        Provide(AgentCatalog, f.agent_catalog, "TomlAgentCatalog"),
+        Provide(
+            ProviderDirectory, f.provider_directory, f"providers: {', '.join(settings.providers.enabled)}",
+            close="aclose",
+        ),
+        Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
+        Provide(ApiKeyStore, f.static_api_keys, "StaticApiKeyStore (settings)"),
+        Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder"),
+        Provide(ChatService, f.chat_service, "ChatService", close="drain"),
+    ]
+    return rows
+
+
+def values(settings: Settings) -> dict[type, object]:
+    """Settings Structs are graph values: factories ask for the concern they need."""
+    return {
+        Settings: settings,
+        **{type(getattr(settings, name)): getattr(settings, name) for name in settings.__struct_fields__},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGraph:
+    settings: Settings
+    graph: Graph
+    order: list[Provide]
+
+
+def compile_graph(settings: Settings) -> CompiledGraph:
+    """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
+    problems = provider_problems(settings.providers) + key_problems(settings.auth, settings.server)
+    if settings.stores.sessions == "redis" and not settings.stores.redis_url:
+        problems.append("SWITCHBOARD_SESSION_STORE=redis needs REDIS_URL")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    graph = Graph(table(settings), values(settings))
+    try:
+        order = graph.validate(REQUIRED)
+    except GraphError as exc:
+        raise ConfigError(f"dependency graph: {exc}") from None
+    return CompiledGraph(settings=settings, graph=graph, order=order)
+
+
+async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None = None) -> svcs.Registry:
+    """Create every service in dependency order and register it (with ping and cleanup) on ``registry``."""
+    registry = registry or svcs.Registry()
+    built: dict[type, Any] = dict(compiled.graph.values)
+    for value_type, value in compiled.graph.values.items():
+        registry.register_value(value_type, value)
+    try:
+        for provide in compiled.order:
+            kwargs = {name: built[t] for name, t in compiled.graph.needs(provide).items()}
+            obj = provide.factory(**kwargs)
+            if inspect.isawaitable(obj):
+                obj = await obj
+            built[provide.port] = obj
+            registry.register_value(
+                provide.port, obj,
+                ping=_method(obj, provide.ping),
+                on_registry_close=_method(obj, provide.close),
+            )
+    except BaseException:
+        await registry.aclose()
+        raise
+    return registry
+
+
+def _method(obj: object, name: str | None) -> Callable[..., Any] | None:
+    return getattr(obj, name) if name else None
