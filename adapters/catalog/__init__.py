@@ -1,0 +1,1 @@
+"""Agent catalogs: the agents the service offers, read from configuration."""

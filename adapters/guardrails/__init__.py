@@ -1,0 +1,1 @@
+"""Neutral guardrails: the rule engine (``RuleEngineChecker``) and the policy file loader."""

@@ -1,0 +1,160 @@
+"""``RuleEngineChecker``: applies a ``GuardrailPolicy``'s rules to one text, provider-neutrally.
+
+Rules run in policy order, each only when its ``applies_to`` covers the stage. A ``redact`` rule replaces
+its matches (``[redacted]`` for blocked terms and regexes, ``[email]``/``[phone]``/``[card]`` for PII) and
+later rules see the redacted text. The first ``block`` ends evaluation with ``allowed=False``. Decision
+reasons say which rule fired and how often, never the matched text.
+
+Moderation rules ask a provider's ``ModerationCheck`` (looked up by provider name); without a lookup, or
+when the check fails, they block (fail closed) with a reason saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from adapters.guardrails.pii import find_pii, redact
+from contracts.guardrails import (
+    Action,
+    BlockedTermsRule,
+    GuardrailDecision,
+    GuardrailOutcome,
+    GuardrailPolicy,
+    GuardrailRule,
+    MaxLengthRule,
+    ModerationRule,
+    PiiRule,
+    RegexRule,
+    Stage,
+)
+from contracts.ports import ModerationCheck
+
+REDACTED = "[redacted]"
+Verdict = tuple[Action, str, str]
+"""A rule's finding: its action, the reason, and the text after it (redacted, or unchanged on block)."""
+
+
+@lru_cache(maxsize=512)
+def compiled_pattern(pattern: str) -> re.Pattern[str]:
+    """A regex rule's pattern, compiled once."""
+    return re.compile(pattern)
+
+
+@lru_cache(maxsize=512)
+def compiled_terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive alternation of the non-blank terms (longest first); None if none."""
+    words = sorted({term.strip() for term in terms if term.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
+
+
+class RuleEngineChecker:
+    """Implements ``GuardrailChecker`` with the neutral rules of ``contracts.guardrails``."""
+
+    def __init__(self, moderation: Callable[[str | None], ModerationCheck] | None = None) -> None:
+        self._moderation = moderation
+
+    async def check(self, policy: GuardrailPolicy, stage: Stage, text: str) -> GuardrailOutcome:
+        decisions: list[GuardrailDecision] = []
+        for rule in policy.rules:
+            if rule.applies_to not in (stage, "both"):
+                continue
+            verdict = await self._evaluate(rule, text)
+            if verdict is None:
+                continue
+            action, reason, text = verdict
+            tag = type(rule).__struct_config__.tag
+            decisions.append(
+                GuardrailDecision(
+                    policy=policy.name, rule=str(tag), stage=stage, action=action, reason=reason
+                )
+            )
+            if action == "block":
+                return GuardrailOutcome(allowed=False, text=text, decisions=tuple(decisions))
+        return GuardrailOutcome(allowed=True, text=text, decisions=tuple(decisions))
+
+    async def _evaluate(self, rule: GuardrailRule, text: str) -> Verdict | None:
+        if isinstance(rule, MaxLengthRule):
+            if len(text) > rule.max_chars:
+                return "block", f"text has {len(text)} characters; the limit is {rule.max_chars}", text
+            return None
+        if isinstance(rule, BlockedTermsRule):
+            return _substitute(compiled_terms(rule.terms), rule.action, text, "blocked term")
+        if isinstance(rule, RegexRule):
+            return _regex(rule, text)
+        if isinstance(rule, PiiRule):
+            return _pii(rule, text)
+        return await self._moderate(rule, text)
+
+    async def _moderate(self, rule: ModerationRule, text: str) -> Verdict | None:
+        if self._moderation is None:
+            return "block", "moderation is required but no provider offers it", text
+        try:
+            flagged, scores = await self._moderation(rule.provider).moderate(text)
+        except Exception as exc:
+            return "block", f"moderation check failed ({type(exc).__name__}); blocking to be safe", text
+        for category, score in sorted(scores.items()):
+            threshold = rule.thresholds.get(category)
+            if threshold is not None and score >= threshold:
+                return "block", f"moderation: {category} scored {score:.2f} (threshold {threshold:.2f})", text
+        if flagged:
+            top = max(scores, key=scores.__getitem__) if scores else None
+            if top is None or top not in rule.thresholds:
+                return "block", f"moderation flagged the text (top category: {top or 'unknown'})", text
+        return None
+
+
+def _substitute(pattern: re.Pattern[str] | None, action: Action, text: str, what: str) -> Verdict | None:
+    if pattern is None:
+        return None
+    redacted, count = pattern.subn(REDACTED, text)
+    if count == 0:
+        return None
+    if action == "block":
+        return "block", f"contains {count} {what} match(es)", text
+    return "redact", f"redacted {count} {what} match(es)", redacted
+
+
+def _regex(rule: RegexRule, text: str) -> Verdict | None:
+    try:
+        pattern = compiled_pattern(rule.pattern)
+    except re.error:
+        return "block", f"pattern {rule.name!r} is not a valid regular expression; blocking to be safe", text
+    return _substitute(pattern, rule.action, text, f"pattern {rule.name!r}")
+
+
+def _pii(rule: PiiRule, text: str) -> Verdict | None:
+    matches = find_pii(text, rule.kinds)
+    if not matches:
+        return None
+    counts = {kind: sum(match.kind == kind for match in matches) for kind in rule.kinds}
+    summary = ", ".join(f"{kind} x{count}" for kind, count in counts.items() if count)
+    if rule.action == "block":
+        return "block", f"contains personal data: {summary}", text
+    return "redact", f"redacted personal data: {summary}", redact(text, matches)
+
+
+def validate_policy(policy: GuardrailPolicy) -> list[str]:
+    """Problems that make a policy unusable (for when a policy is written); empty when it is fine."""
+    problems: list[str] = []
+    for index, rule in enumerate(policy.rules):
+        where = f"policy {policy.name!r} rules[{index}] ({type(rule).__struct_config__.tag})"
+        if isinstance(rule, RegexRule):
+            try:
+                compiled_pattern(rule.pattern)
+            except re.error as exc:
+                problems.append(f"{where}: invalid regular expression: {exc}")
+        elif isinstance(rule, BlockedTermsRule):
+            if not rule.terms or any(not term.strip() for term in rule.terms):
+                problems.append(f"{where}: terms must be a non-empty list of non-blank terms")
+        elif isinstance(rule, PiiRule):
+            if not rule.kinds:
+                problems.append(f"{where}: kinds must name at least one of email, phone, card")
+        elif isinstance(rule, ModerationRule):
+            for category, threshold in sorted(rule.thresholds.items()):
+                if not 0.0 <= threshold <= 1.0:
+                    problems.append(f"{where}: threshold of {category!r} must be within [0, 1]")
+    return problems

@@ -1,0 +1,1 @@
+"""Persistence adapters: SQLAlchemy (SQLite, Postgres), Redis and in-memory stores, plus migrations."""

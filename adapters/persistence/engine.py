@@ -1,0 +1,97 @@
+"""Async engine and session factory, plus the mapping of connection failures to ``StoreUnavailable``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy.exc as sa_exc
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from contracts.errors import StoreUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [
+        sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError,
+    ]
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency; SQLite-only installs still work
+        return tuple(errors)
+    errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.TooManyConnectionsError]
+    return tuple(errors)
+
+
+CONNECTION_ERRORS = _connection_errors()
+"""Exceptions meaning "the database cannot serve us right now" (down, unreachable, pool exhausted)."""
+
+
+@contextmanager
+def store_errors(store: str = "database") -> Iterator[None]:
+    """Re-raise connection and pool failures as ``StoreUnavailable``.
+
+    The message names only the store and the exception class: never the URL, host or password.
+    """
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise StoreUnavailable(f"{store} unavailable ({type(exc).__name__})") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 5.0,
+    echo: bool = False,
+) -> AsyncEngine:
+    """An ``AsyncEngine`` for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
+
+    SQLite connections get WAL, a busy timeout (writers wait instead of failing), and foreign keys on
+    (``ON DELETE CASCADE`` needs them). Postgres connections are pre-pinged so a restarted server does
+    not hand out dead connections.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            engine = create_async_engine(parsed, echo=echo)  # one shared connection (StaticPool)
+        else:
+            engine = create_async_engine(
+                parsed, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+            )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        parsed, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (stores return plain Structs, never ORM objects)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """``SELECT 1``; raises ``StoreUnavailable`` when the database cannot be reached."""
+    with store_errors():
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

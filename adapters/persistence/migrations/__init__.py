@@ -1,0 +1,1 @@
+"""Alembic migrations of the Switchboard schema (run through ``adapters.persistence.migrate``)."""

@@ -1,0 +1,126 @@
+"""The operator CLI: ``switchboard <command>`` (or ``python -m ops``).
+
+``check``, ``graph`` and ``providers`` build and validate the dependency graph WITHOUT importing the HTTP
+app (no Litestar): tests/ops assert it. ``serve`` validates first, then starts uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from backend.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    """Validate configuration and the dependency graph without serving."""
+    from backend.wiring.table import compile_graph
+
+    compiled = compile_graph(_settings())
+    print(f"configuration ok: {len(compiled.order)} services, providers: "
+          f"{', '.join(compiled.settings.providers.enabled)} (default {compiled.settings.providers.default_name})")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print the validated dependency graph (text, or Mermaid with --mermaid)."""
+    from backend.wiring.table import compile_graph
+
+    graph = compile_graph(_settings()).graph
+    print(graph.render_mermaid() if args.mermaid else graph.render_text())
+    return 0
+
+
+def cmd_providers(_args: argparse.Namespace) -> int:
+    """What the environment enables, the default and the order."""
+    from backend.wiring.providers import PROVIDER_KINDS
+    from backend.wiring.table import compile_graph
+
+    providers = compile_graph(_settings()).settings.providers
+    for position, name in enumerate(providers.enabled, start=1):
+        kind = providers.kind_of(name)
+        marker = " (default)" if name == providers.default_name else ""
+        print(f"{position}. {name}  kind={kind}  module={PROVIDER_KINDS[kind]}{marker}")
+    disabled = sorted(set(PROVIDER_KINDS) - {providers.kind_of(n) for n in providers.enabled})
+    if disabled:
+        print(f"kinds available but not enabled: {', '.join(disabled)} (add them to SWITCHBOARD_PROVIDERS)")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply database migrations (DATABASE_URL, default the SQLite file under var/)."""
+    from pathlib import Path
+
+    from adapters.persistence.migrate import upgrade
+
+    settings = _settings()
+    if settings.database_url.startswith("sqlite"):
+        Path(settings.server.var_dir).mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade(settings.database_url, args.revision))
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Validate, then serve with uvicorn (uvloop + httptools)."""
+    import uvicorn
+
+    from backend.wiring.keys import dev_key, parse_keys
+    from backend.wiring.table import compile_graph
+
+    settings = compile_graph(_settings()).settings
+    server = settings.server
+    host, port = args.host or server.host, args.port or server.port
+    workers = args.workers or server.workers
+    base = f"http://{host}:{port}"
+    print(f"Switchboard serving on {base} ({workers} worker{'s' if workers > 1 else ''}, "
+          f"providers: {', '.join(settings.providers.enabled)})")
+    print(f"API docs: {base}/docs")
+    if not parse_keys(settings.auth.api_keys) and server.env == "dev":
+        print(f"Authenticate with: Authorization: Bearer {dev_key(server, create=True)}  (dev key, tenant 'dev')")
+    else:
+        print("Authenticate with: Authorization: Bearer <one of SWITCHBOARD_API_KEYS>")
+    print(f"Try: curl -s {base}/v1/chat -H 'Authorization: Bearer <key>' -H 'content-type: application/json' "
+          "-d '{\"message\": \"what is 6 * 7?\"}'", flush=True)
+    uvicorn.run(
+        "backend.app:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop",
+        http="httptools", log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help=cmd_check.__doc__).set_defaults(func=cmd_check)
+    graph = sub.add_parser("graph", help=cmd_graph.__doc__)
+    graph.add_argument("--mermaid", action="store_true")
+    graph.set_defaults(func=cmd_graph)
+    sub.add_parser("providers", help=cmd_providers.__doc__).set_defaults(func=cmd_providers)
+    migrate = sub.add_parser("migrate", help=cmd_migrate.__doc__)
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+    serve = sub.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ConfigError as exc:
+        print(f"switchboard: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,67 @@
+"""The operator CLI: check/graph/providers work without the HTTP app, and bad config fails clearly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_"))}
+    environ.update({"SWITCHBOARD_ENV": "test", "SWITCHBOARD_API_KEYS": "k:t:chat", **env})
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=environ, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_check_builds_the_graph_without_importing_the_http_app() -> None:
+    code = (
+        "import sys; from ops.cli import main; code = main(['check']);"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'litestar' or m.startswith('backend.http')"
+        " or m == 'backend.app');"
+        "print('LOADED', bad); sys.exit(code)"
+    )
+    result = run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert "configuration ok" in result.stdout
+    assert "LOADED []" in result.stdout
+
+
+def test_graph_prints_text_and_mermaid() -> None:
+    text = run("-m", "ops", "graph")
+    assert text.returncode == 0, text.stderr
+    assert "ChatService" in text.stdout and "SessionStore" in text.stdout
+    mermaid = run("-m", "ops", "graph", "--mermaid")
+    assert mermaid.stdout.startswith("graph LR")
+    assert "ChatService --> SessionStore" in mermaid.stdout
+
+
+def test_providers_lists_order_and_default() -> None:
+    result = run("-m", "ops", "providers")
+    assert result.returncode == 0
+    assert "1. scripted  kind=scripted" in result.stdout
+    assert "(default)" in result.stdout
+
+
+def test_bad_configuration_exits_nonzero_with_one_clear_line() -> None:
+    cases = {
+        "SWITCHBOARD_PROVIDERS": ("nope", "SWITCHBOARD_PROVIDER_NOPE_KIND"),
+        "SWITCHBOARD_DEFAULT_PROVIDER": ("other", "SWITCHBOARD_DEFAULT_PROVIDER"),
+        "SWITCHBOARD_PORT": ("eighty", "SWITCHBOARD_PORT"),
+        "SWITCHBOARD_API_KEYS": ("", "SWITCHBOARD_API_KEYS"),
+    }
+    for variable, (value, named) in cases.items():
+        result = run("-m", "ops", "check", **{variable: value})
+        assert result.returncode == 2, (variable, result.stdout, result.stderr)
+        assert named in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_scripted_settings_are_validated_by_name() -> None:
+    result = run("-m", "ops", "check", SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS="slow")
+    assert result.returncode == 2
+    assert "SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS" in result.stderr
