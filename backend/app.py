@@ -49,7 +49,11 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            ChatController, ConversationController, CatalogController, GuardrailController, HealthController,
+            ChatController,
+            ConversationController,
+            CatalogController,
+            GuardrailController,
+            HealthController,
             realtime,
         ],
         plugins=[SvcsPlugin(registry, startup)],
@@ -62,9 +66,7 @@ def create_app(
             description="Provider-agnostic AI orchestration: one neutral API, providers chosen by environment.",
             path="/docs",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(
-                security_schemes={"api_key": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"api_key": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"api_key": []}],
         ),
         debug=False,

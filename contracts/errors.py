@@ -69,7 +69,9 @@ class GuardrailBlocked(DomainError):
     code = "guardrail_blocked"
 
     def __init__(self, decision: GuardrailDecision) -> None:
-        super().__init__(f"blocked by guardrail policy {decision.policy!r} ({decision.rule}): {decision.reason}")
+        super().__init__(
+            f"blocked by guardrail policy {decision.policy!r} ({decision.rule}): {decision.reason}"
+        )
         self.decision = decision
 
 

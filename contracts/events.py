@@ -79,5 +79,7 @@ class Failed(Struct, frozen=True, kw_only=True, tag="run.failed"):
 
 
 RuntimeEvent = TextDelta | ToolCalled | ToolOutput | AgentHandoff | UsageReported | RunFinished
-StreamEvent = RunStarted | TextDelta | ToolCalled | ToolOutput | AgentHandoff | UsageReported | Completed | Failed
+StreamEvent = (
+    RunStarted | TextDelta | ToolCalled | ToolOutput | AgentHandoff | UsageReported | Completed | Failed
+)
 TERMINAL_EVENTS = (Completed, Failed)

@@ -9,7 +9,8 @@ no adapter can forget it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import builtins
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -59,7 +60,7 @@ class AgentRuntime(Protocol):
         """Run a turn to the end. Raises ``ProviderUnavailable`` on provider failure."""
         ...
 
-    def stream(self, turn: AgentTurn) -> AsyncIterator[RuntimeEvent]:
+    def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
         """Yield events as they happen, ending with one ``RunFinished``. Closing the iterator (``aclose``,
         or cancelling the task consuming it) must cancel the provider run. A failure raises
         ``ProviderUnavailable`` from the iterator."""
@@ -153,7 +154,7 @@ class SessionStore(Protocol):
 
     async def load_items(
         self, tenant_id: str, conversation_id: str, *, limit: int | None = None
-    ) -> list[ConversationItem]:
+    ) -> builtins.list[ConversationItem]:
         """Items oldest first; with ``limit``, the newest ``limit`` items (still oldest first)."""
         ...
 
@@ -166,7 +167,7 @@ class SessionStore(Protocol):
         """Delete the conversation and all its items; False if it did not exist (for this tenant)."""
         ...
 
-    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> builtins.list[SearchHit]:
         """Case-insensitive substring search over message texts of this tenant's conversations."""
         ...
 
@@ -181,7 +182,7 @@ class GuardrailPolicyStore(Protocol):
         """The tenant's override of ``name`` if any, else the default, else None."""
         ...
 
-    async def list(self, tenant_id: str) -> list[GuardrailPolicy]:
+    async def list(self, tenant_id: str) -> builtins.list[GuardrailPolicy]:
         """Every policy visible to the tenant (overrides replace defaults of the same name)."""
         ...
 
@@ -230,3 +231,54 @@ class UsageRecorder(Protocol):
     async def record(self, record: UsageRecord) -> None: ...
 
     async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]: ...
+
+
+# -- limits and resumable streams --------------------------------------------------------------------------
+
+
+class RateDecision(Struct, frozen=True, kw_only=True):
+    """Outcome of a limit check: ``remaining`` after this hit, ``reset_s`` until the window frees a slot."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: float
+
+
+class RateLimiter(Protocol):
+    """Limits shared by every instance using the same backend (exact, not per instance).
+
+    Backends raise ``StoreUnavailable`` when they cannot answer; the caller decides to fail open or closed.
+    """
+
+    async def hit(self, bucket: str, *, limit: int, window_s: float, cost: int = 1) -> RateDecision:
+        """Count ``cost`` against ``bucket`` in a sliding window; refused hits are not counted."""
+        ...
+
+    async def charge(self, bucket: str, *, window_s: float, cost: int) -> None:
+        """Count ``cost`` after the fact (tokens spent by a finished turn), without a check."""
+        ...
+
+    async def acquire(self, bucket: str, *, limit: int, lease_s: float) -> tuple[RateDecision, str | None]:
+        """Take one of ``limit`` concurrent slots; returns a lease id to release (None when refused).
+        A lease not released expires after ``lease_s`` (a crashed instance frees its slots)."""
+        ...
+
+    async def release(self, bucket: str, lease: str) -> None: ...
+
+
+class StreamLog(Protocol):
+    """Keeps a stream's SSE frames for a while so a client can resume it on any instance."""
+
+    async def open(self, stream_id: str, tenant_id: str, *, ttl_s: float) -> None: ...
+
+    async def append(self, stream_id: str, event_id: int, frame: bytes, *, terminal: bool) -> None: ...
+
+    async def tenant_of(self, stream_id: str) -> str | None:
+        """The owner, or None when the stream is unknown or expired."""
+        ...
+
+    def follow(self, stream_id: str, after_id: int) -> AsyncIterator[tuple[int, bytes]]:
+        """Frames with ids > ``after_id``: the stored ones, then live ones, ending after the terminal one.
+        (Waiting for live frames may block; the caller adds heartbeats and timeouts.)"""
+        ...

@@ -18,7 +18,13 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from contracts.agents import ProviderDescriptor
-from contracts.ports import AgentCatalog, AgentRuntime, ModerationCheck, RealtimeChannelFactory, ToolRegistryPort
+from contracts.ports import (
+    AgentCatalog,
+    AgentRuntime,
+    ModerationCheck,
+    RealtimeChannelFactory,
+    ToolRegistryPort,
+)
 
 S = TypeVar("S")
 

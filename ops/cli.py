@@ -23,8 +23,10 @@ def cmd_check(_args: argparse.Namespace) -> int:
     from backend.wiring.table import compile_graph
 
     compiled = compile_graph(_settings())
-    print(f"configuration ok: {len(compiled.order)} services, providers: "
-          f"{', '.join(compiled.settings.providers.enabled)} (default {compiled.settings.providers.default_name})")
+    print(
+        f"configuration ok: {len(compiled.order)} services, providers: "
+        f"{', '.join(compiled.settings.providers.enabled)} (default {compiled.settings.providers.default_name})"
+    )
     return 0
 
 
@@ -79,18 +81,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or server.host, args.port or server.port
     workers = args.workers or server.workers
     base = f"http://{host}:{port}"
-    print(f"Switchboard serving on {base} ({workers} worker{'s' if workers > 1 else ''}, "
-          f"providers: {', '.join(settings.providers.enabled)})")
+    print(
+        f"Switchboard serving on {base} ({workers} worker{'s' if workers > 1 else ''}, "
+        f"providers: {', '.join(settings.providers.enabled)})"
+    )
     print(f"API docs: {base}/docs")
     if not parse_keys(settings.auth.api_keys) and server.env == "dev":
-        print(f"Authenticate with: Authorization: Bearer {dev_key(server, create=True)}  (dev key, tenant 'dev')")
+        print(
+            f"Authenticate with: Authorization: Bearer {dev_key(server, create=True)}  (dev key, tenant 'dev')"
+        )
     else:
         print("Authenticate with: Authorization: Bearer <one of SWITCHBOARD_API_KEYS>")
-    print(f"Try: curl -s {base}/v1/chat -H 'Authorization: Bearer <key>' -H 'content-type: application/json' "
-          "-d '{\"message\": \"what is 6 * 7?\"}'", flush=True)
+    print(
+        f"Try: curl -s {base}/v1/chat -H 'Authorization: Bearer <key>' -H 'content-type: application/json' "
+        '-d \'{"message": "what is 6 * 7?"}\'',
+        flush=True,
+    )
     uvicorn.run(
-        "backend.app:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop",
-        http="httptools", log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        "backend.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     return 0
 

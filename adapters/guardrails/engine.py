@@ -76,6 +76,10 @@ class RuleEngineChecker:
                 return GuardrailOutcome(allowed=False, text=text, decisions=tuple(decisions))
         return GuardrailOutcome(allowed=True, text=text, decisions=tuple(decisions))
 
+    def problems(self, policy: GuardrailPolicy) -> list[str]:
+        """What is wrong with ``policy`` before it is stored (see ``validate_policy``)."""
+        return validate_policy(policy)
+
     async def _evaluate(self, rule: GuardrailRule, text: str) -> Verdict | None:
         if isinstance(rule, MaxLengthRule):
             if len(text) > rule.max_chars:

@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    DateTime, Float, ForeignKeyConstraint, Index, Integer, MetaData, String, Text, TypeDecorator,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect

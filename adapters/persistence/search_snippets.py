@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from contracts.conversations import AssistantMessage, ConversationItem, UserMessage
 
 SNIPPET_CONTEXT = 40
@@ -15,9 +17,9 @@ def searchable_text(item: ConversationItem) -> str | None:
     return None
 
 
-def title_for(items: object) -> str | None:
+def title_for(items: Sequence[ConversationItem]) -> str | None:
     """A new conversation's title: the start of its first user message."""
-    for item in items:  # type: ignore[attr-defined]
+    for item in items:
         if isinstance(item, UserMessage):
             first_line = item.text.strip().splitlines()[0] if item.text.strip() else ""
             return first_line[:TITLE_CHARS] or None

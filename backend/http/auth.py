@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
+from backend.http.svcs_plugin import container_of
 from contracts.auth import Principal
 from contracts.errors import Forbidden
 from contracts.ports import ApiKeyStore
-
-from backend.http.svcs_plugin import container_of
 
 
 def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -23,7 +23,7 @@ def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.headers.get("x-api-key") or None
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+async def authenticate_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """Resolve the caller or raise 401. The key itself is never logged or echoed."""
     secret = presented_key(connection)
     if secret is None:
@@ -39,6 +39,11 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
 def require(principal: Principal, scope: str) -> None:
     if not principal.has(scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope")
+
+
+async def authenticate(request: Request[Any, Any, Any]) -> Principal:
+    """The HTTP dependency form of ``authenticate_connection``."""
+    return await authenticate_connection(request)
 
 
 provide_principal = Provide(authenticate)

@@ -11,12 +11,18 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from contracts.errors import (
-    DomainError, Forbidden, GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable, RateLimited,
+    DomainError,
+    Forbidden,
+    GuardrailBlocked,
+    InvalidRequest,
+    NotFound,
+    ProviderUnavailable,
+    RateLimited,
     StoreUnavailable,
 )
 
@@ -35,8 +41,14 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
 """Domain error -> (status, title). ``ProviderUnavailable`` is 503 when retryable, else 502."""
 
 _HTTP_CODES = {
-    400: "invalid_body", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "body_too_large", 415: "unsupported_media_type", 429: "rate_limited",
+    400: "invalid_body",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
 }
 
 
@@ -60,15 +72,18 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 
 def _problem(code: str, status: int, title: str, detail: str, **extra: Any) -> Problem:
-    return Problem(type=f"urn:switchboard:problem:{code}", title=title, status=status, detail=detail, code=code,
-                   **extra)
+    return Problem(
+        type=f"urn:switchboard:problem:{code}", title=title, status=status, detail=detail, code=code, **extra
+    )
 
 
 def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
     headers: dict[str, str] = {}
     if isinstance(exc, ProviderUnavailable):
         status = 503 if exc.retryable else 502
-        return _problem(exc.code, status, "Provider unavailable", exc.detail, retryable=exc.retryable), headers
+        return _problem(
+            exc.code, status, "Provider unavailable", exc.detail, retryable=exc.retryable
+        ), headers
     status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "Internal error"))
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidRequest) and exc.field:
@@ -104,8 +119,13 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
     if first and first["field"] == "body":
         detail = first["reason"] or detail
     problem = _problem(
-        "invalid_body", 400, "Invalid request body", detail, field=first["field"] if first else None,
-        errors=errors or None, request_id=_request_id(request),
+        "invalid_body",
+        400,
+        "Invalid request body",
+        detail,
+        field=first["field"] if first else None,
+        errors=errors or None,
+        request_id=_request_id(request),
     )
     return problem_response(problem)
 
@@ -124,7 +144,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.error("http.unhandled", error=type(exc).__name__, path=request.url.path, exc_info=exc)
     problem = _problem(
-        "internal", 500, "Internal error", "an unexpected error occurred; it has been logged",
+        "internal",
+        500,
+        "Internal error",
+        "an unexpected error occurred; it has been logged",
         request_id=_request_id(request),
     )
     return problem_response(problem)

@@ -47,7 +47,10 @@ class RequestLogMiddleware(ASGIMiddleware):
             finally:
                 state = scope.get("state", {})
                 log.info(
-                    "http.request", method=scope.get("method", "WS"), path=scope["path"], status=status,
+                    "http.request",
+                    method=scope.get("method", "WS"),
+                    path=scope["path"],
+                    status=status,
                     duration_ms=round((time.perf_counter() - start) * 1000, 2),
                     tenant=state.get("tenant_id"),  # type: ignore[attr-defined]
                 )

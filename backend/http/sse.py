@@ -67,7 +67,9 @@ async def sse_frames(
             if isinstance(item, Exception):
                 item = Failed(
                     conversation_id=conversation_id,
-                    error=ErrorInfo(code="internal", detail="the stream failed unexpectedly; it has been logged"),
+                    error=ErrorInfo(
+                        code="internal", detail="the stream failed unexpectedly; it has been logged"
+                    ),
                 )
             event_id += 1
             terminal = isinstance(item, TERMINAL_EVENTS)

@@ -10,19 +10,24 @@ Handlers never see the container: they ask for ports through ``port(T)`` depende
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import svcs
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.params import SkipValidation
 from litestar.plugins import InitPluginProtocol
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 T = TypeVar("T")
+
+Injected: TypeAlias = NamedDependency[SkipValidation[T]]
+"""A handler parameter filled by a ``port(T)`` dependency. Ports are Protocols, which Litestar cannot
+validate with isinstance, so validation is skipped (the registry already typed them)."""
 _KEY = "svcs_container"
 
 
@@ -48,7 +53,7 @@ def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> svcs.Contain
 def port(service_type: type[T]) -> Provide:
     """A Litestar dependency that resolves ``service_type`` from the connection's container."""
 
-    async def provide(request: ASGIConnection[Any, Any, Any, Any]) -> T:
+    async def provide(request: Request[Any, Any, Any]) -> T:
         service: T = await container_of(request).aget(service_type)
         return service
 

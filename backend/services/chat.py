@@ -12,6 +12,7 @@ for the record but not sent back to providers as history.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,20 +21,41 @@ from datetime import UTC, datetime
 
 import structlog
 
+from backend.services.background import BackgroundTasks
 from contracts.accounting import UsageRecord
 from contracts.agents import AgentDescriptor, ProviderDescriptor
 from contracts.auth import Principal
 from contracts.chat import ChatRequest, ChatResult
-from contracts.conversations import AssistantMessage, ConversationItem, ToolCallItem, ToolResultItem, UserMessage
+from contracts.conversations import (
+    AssistantMessage,
+    ConversationItem,
+    ToolCallItem,
+    ToolResultItem,
+    UserMessage,
+)
 from contracts.errors import DomainError, GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable
 from contracts.events import (
-    AgentHandoff, Completed, Failed, RunFinished, RunStarted, StreamEvent, TextDelta, ToolCalled, ToolOutput,
+    AgentHandoff,
+    Completed,
+    Failed,
+    RunFinished,
+    RunStarted,
+    StreamEvent,
+    TextDelta,
+    ToolCalled,
+    ToolOutput,
     UsageReported,
 )
 from contracts.guardrails import GuardrailDecision, GuardrailPolicy
 from contracts.ports import (
-    AgentCatalog, AgentRuntime, AgentTurn, GuardrailChecker, GuardrailPolicyStore, ProviderDirectory,
-    SessionStore, UsageRecorder,
+    AgentCatalog,
+    AgentRuntime,
+    AgentTurn,
+    GuardrailChecker,
+    GuardrailPolicyStore,
+    ProviderDirectory,
+    SessionStore,
+    UsageRecorder,
 )
 from contracts.tools import ToolContext
 from contracts.usage import Usage
@@ -83,6 +105,7 @@ class ChatService:
         policies: GuardrailPolicyStore,
         checker: GuardrailChecker,
         usage: UsageRecorder,
+        background: BackgroundTasks | None = None,
         options: ChatOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -94,7 +117,7 @@ class ChatService:
         self._usage = usage
         self._options = options or ChatOptions()
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = background or BackgroundTasks()
 
     # -- preparing ----------------------------------------------------------------------------------------
 
@@ -128,8 +151,15 @@ class ChatService:
             model=request.model,
         )
         return PreparedTurn(
-            principal=principal, conversation_id=conversation_id, agent=agent, provider=descriptor,
-            runtime=runtime, policy=policy, turn=turn, user_item=user_item, decisions=list(outcome.decisions),
+            principal=principal,
+            conversation_id=conversation_id,
+            agent=agent,
+            provider=descriptor,
+            runtime=runtime,
+            policy=policy,
+            turn=turn,
+            user_item=user_item,
+            decisions=list(outcome.decisions),
         )
 
     def _agent(self, key: str | None) -> AgentDescriptor:
@@ -151,7 +181,9 @@ class ChatService:
         try:
             result = await prepared.runtime.run(prepared.turn)
         except ProviderUnavailable:
-            await self._record(prepared, Usage(), "failed", prepared.turn.model or prepared.provider.default_model)
+            await self._record(
+                prepared, Usage(), "failed", prepared.turn.model or prepared.provider.default_model
+            )
             raise
         steps = [
             _step_item(step, self._clock()) for step in result.steps if not isinstance(step, AgentHandoff)
@@ -159,7 +191,12 @@ class ChatService:
         return await self._finish(prepared, result.output, result.usage, result.model, result.agent, steps)
 
     async def _finish(
-        self, prepared: PreparedTurn, output: str, usage: Usage, model: str, agent: str,
+        self,
+        prepared: PreparedTurn,
+        output: str,
+        usage: Usage,
+        model: str,
+        agent: str,
         steps: list[ConversationItem],
     ) -> ChatResult:
         """Output guardrails, then store the turn and record usage."""
@@ -169,17 +206,28 @@ class ChatService:
             await self._record(prepared, usage, "blocked", model)
             raise GuardrailBlocked(outcome.decisions[-1])
         answer = AssistantMessage(
-            id=new_id(), created_at=self._clock(), text=outcome.text, agent=agent,
-            provider=prepared.provider.name, model=model,
+            id=new_id(),
+            created_at=self._clock(),
+            text=outcome.text,
+            agent=agent,
+            provider=prepared.provider.name,
+            model=model,
         )
         items: list[ConversationItem] = [prepared.user_item, *steps, answer]
         await self._sessions.append(prepared.principal.tenant_id, prepared.conversation_id, items)
         await self._record(prepared, usage, "completed", model)
         self._log_completed(prepared, usage, model, agent, output)
         return ChatResult(
-            conversation_id=prepared.conversation_id, message_id=answer.id, output=outcome.text, agent=agent,
-            provider=prepared.provider.name, model=model, offline=prepared.provider.offline, usage=usage,
-            items=items, guardrails=prepared.decisions,
+            conversation_id=prepared.conversation_id,
+            message_id=answer.id,
+            output=outcome.text,
+            agent=agent,
+            provider=prepared.provider.name,
+            model=model,
+            offline=prepared.provider.offline,
+            usage=usage,
+            items=items,
+            guardrails=prepared.decisions,
         )
 
     async def stream(self, prepared: PreparedTurn) -> AsyncIterator[StreamEvent]:
@@ -190,24 +238,28 @@ class ChatService:
         """
         model = prepared.turn.model or prepared.provider.default_model
         yield RunStarted(
-            conversation_id=prepared.conversation_id, agent=prepared.agent.key,
-            provider=prepared.provider.name, model=model, offline=prepared.provider.offline,
+            conversation_id=prepared.conversation_id,
+            agent=prepared.agent.key,
+            provider=prepared.provider.name,
+            model=model,
+            offline=prepared.provider.offline,
         )
         text: list[str] = []
         steps: list[ConversationItem] = []
         finished: RunFinished | None = None
         try:
-            async for event in prepared.runtime.stream(prepared.turn):
-                if isinstance(event, RunFinished):
-                    finished = event
-                    continue
-                if isinstance(event, TextDelta):
-                    text.append(event.delta)
-                elif isinstance(event, ToolCalled | ToolOutput):
-                    steps.append(_step_item(event, self._clock()))
-                yield event
+            async with contextlib.aclosing(prepared.runtime.stream(prepared.turn)) as events:
+                async for event in events:
+                    if isinstance(event, RunFinished):
+                        finished = event
+                        continue
+                    if isinstance(event, TextDelta):
+                        text.append(event.delta)
+                    elif isinstance(event, ToolCalled | ToolOutput):
+                        steps.append(_step_item(event, self._clock()))
+                    yield event
         except (asyncio.CancelledError, GeneratorExit):
-            self._spawn(self._store_partial(prepared, "".join(text), steps, "cancelled", model))
+            self._background.spawn(self._store_partial(prepared, "".join(text), steps, "cancelled", model))
             raise
         except DomainError as exc:
             await self._store_partial(prepared, "".join(text), steps, "failed", model)
@@ -215,7 +267,9 @@ class ChatService:
             return
         if finished is None:
             await self._store_partial(prepared, "".join(text), steps, "failed", model)
-            error = ProviderUnavailable(prepared.provider.name, "stream ended without a result", retryable=True)
+            error = ProviderUnavailable(
+                prepared.provider.name, "stream ended without a result", retryable=True
+            )
             yield Failed(conversation_id=prepared.conversation_id, error=error.info())
             return
         yield UsageReported(usage=finished.usage)
@@ -231,16 +285,26 @@ class ChatService:
             yield Failed(conversation_id=prepared.conversation_id, error=exc.info())
             return
         yield Completed(
-            conversation_id=result.conversation_id, message_id=result.message_id, output=result.output,
-            usage=result.usage, agent=result.agent, provider=result.provider, model=result.model,
+            conversation_id=result.conversation_id,
+            message_id=result.message_id,
+            output=result.output,
+            usage=result.usage,
+            agent=result.agent,
+            provider=result.provider,
+            model=result.model,
         )
 
     async def _store_partial(
         self, prepared: PreparedTurn, text: str, steps: list[ConversationItem], status: str, model: str
     ) -> None:
         answer = AssistantMessage(
-            id=new_id(), created_at=self._clock(), text=text, agent=prepared.agent.key,
-            provider=prepared.provider.name, model=model, status=status,
+            id=new_id(),
+            created_at=self._clock(),
+            text=text,
+            agent=prepared.agent.key,
+            provider=prepared.provider.name,
+            model=model,
+            status=status,
         )
         try:
             await self._sessions.append(
@@ -251,34 +315,42 @@ class ChatService:
             log.exception("chat.store_partial_failed", conversation_id=prepared.conversation_id)
         log.info("chat.ended", status=status, conversation_id=prepared.conversation_id)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def drain(self) -> None:
-        """Wait for background work (partial turns of cancelled streams). Called on shutdown and by tests."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        """Wait for background work (partial turns of cancelled streams)."""
+        await self._background.drain()
 
     # -- accounting ---------------------------------------------------------------------------------------
 
     async def _record(self, prepared: PreparedTurn, usage: Usage, status: str, model: str) -> None:
         await self._usage.record(
             UsageRecord(
-                tenant_id=prepared.principal.tenant_id, key_id=prepared.principal.key_id,
-                conversation_id=prepared.conversation_id, provider=prepared.provider.name, model=model,
-                agent=prepared.agent.key, status=status, latency_ms=_ms_since(prepared.started), usage=usage,
+                tenant_id=prepared.principal.tenant_id,
+                key_id=prepared.principal.key_id,
+                conversation_id=prepared.conversation_id,
+                provider=prepared.provider.name,
+                model=model,
+                agent=prepared.agent.key,
+                status=status,
+                latency_ms=_ms_since(prepared.started),
+                usage=usage,
                 created_at=self._clock(),
             )
         )
 
-    def _log_completed(self, prepared: PreparedTurn, usage: Usage, model: str, agent: str, output: str) -> None:
+    def _log_completed(
+        self, prepared: PreparedTurn, usage: Usage, model: str, agent: str, output: str
+    ) -> None:
         extra = {"prompt": prepared.turn.input, "answer": output} if self._options.log_prompts else {}
         log.info(
-            "chat.completed", provider=prepared.provider.name, agent=agent, model=model,
-            conversation_id=prepared.conversation_id, latency_ms=_ms_since(prepared.started),
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, total_tokens=usage.total_tokens,
+            "chat.completed",
+            provider=prepared.provider.name,
+            agent=agent,
+            model=model,
+            conversation_id=prepared.conversation_id,
+            latency_ms=_ms_since(prepared.started),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
             **extra,
         )
 

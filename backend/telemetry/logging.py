@@ -10,7 +10,16 @@ import structlog
 
 from backend.settings import LogSettings
 
-_NOISY = ("httpx", "httpx2", "openai", "agents", "aiosqlite", "sqlalchemy.engine", "uvicorn.access", "alembic")
+_NOISY = (
+    "httpx",
+    "httpx2",
+    "openai",
+    "agents",
+    "aiosqlite",
+    "sqlalchemy.engine",
+    "uvicorn.access",
+    "alembic",
+)
 
 
 def configure_logging(settings: LogSettings) -> None:

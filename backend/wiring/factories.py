@@ -6,16 +6,31 @@ so that an adapter that is not chosen is never imported.
 
 from __future__ import annotations
 
-from contracts.ports import (
-    AgentCatalog, ApiKeyStore, GuardrailChecker, GuardrailPolicyStore, ProviderDirectory, SessionStore,
-    ToolRegistryPort, UsageRecorder,
-)
-from contracts.providers import BuildContext
+from pathlib import Path
 
+from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatOptions, ChatService
-from backend.settings import AuthSettings, ChatSettings, LogSettings, ProviderSettings, Settings, StoreSettings
+from backend.settings import (
+    AuthSettings,
+    ChatSettings,
+    LogSettings,
+    ProviderSettings,
+    Settings,
+    StoreSettings,
+)
 from backend.wiring.keys import static_key_entries
 from backend.wiring.resources import Database, RedisClient
+from contracts.ports import (
+    AgentCatalog,
+    ApiKeyStore,
+    GuardrailChecker,
+    GuardrailPolicyStore,
+    ProviderDirectory,
+    SessionStore,
+    ToolRegistryPort,
+    UsageRecorder,
+)
+from contracts.providers import BuildContext
 
 # -- resources ---------------------------------------------------------------------------------------------
 
@@ -27,22 +42,29 @@ async def database(settings: Settings) -> Database:
     stores = settings.stores
     url = settings.database_url
     if url.startswith("sqlite"):
-        from pathlib import Path
-
-        Path(settings.server.var_dir).mkdir(parents=True, exist_ok=True)
+        _ensure_dir(settings.server.var_dir)
     if stores.migrate_on_start:
         await upgrade(url)
     engine = create_engine(
-        url, pool_size=stores.db_pool_size, max_overflow=stores.db_max_overflow,
+        url,
+        pool_size=stores.db_pool_size,
+        max_overflow=stores.db_max_overflow,
         pool_timeout=stores.db_pool_timeout_s,
     )
     return Database(engine=engine, session_factory=session_factory(engine))
 
 
+def _ensure_dir(path: str) -> None:
+    """Startup-only, before the app serves: a blocking mkdir is fine here."""
+    Path(path).mkdir(parents=True, exist_ok=True)
+
+
 def redis_client(stores: StoreSettings) -> RedisClient:
     import redis.asyncio as redis
 
-    return RedisClient(client=redis.Redis.from_url(stores.redis_url, socket_connect_timeout=2, socket_timeout=5))
+    return RedisClient(
+        client=redis.Redis.from_url(stores.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    )
 
 
 # -- sessions ----------------------------------------------------------------------------------------------
@@ -137,10 +159,21 @@ def chat_service(
     policies: GuardrailPolicyStore,
     checker: GuardrailChecker,
     usage: UsageRecorder,
+    background: BackgroundTasks,
     chat: ChatSettings,
     log: LogSettings,
 ) -> ChatService:
     return ChatService(
-        catalog=catalog, providers=providers, sessions=sessions, policies=policies, checker=checker,
-        usage=usage, options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
+        catalog=catalog,
+        providers=providers,
+        sessions=sessions,
+        policies=policies,
+        checker=checker,
+        usage=usage,
+        background=background,
+        options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
     )
+
+
+def background_tasks() -> BackgroundTasks:
+    return BackgroundTasks()

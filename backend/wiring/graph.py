@@ -23,6 +23,8 @@ class Provide:
     """``port`` is provided by ``factory`` (sync or async). ``label`` says which adapter, for humans.
 
     ``close``/``ping`` name methods of the built object that svcs calls on registry close / for health.
+    ``per_request`` services are built from the request's container each time (cheap objects composed of
+    ports), so that an override registered for a port reaches them too.
     """
 
     port: type
@@ -30,6 +32,7 @@ class Provide:
     label: str = ""
     close: str | None = None
     ping: str | None = None
+    per_request: bool = False
 
 
 def type_name(tp: type) -> str:
@@ -105,7 +108,9 @@ class Graph:
         lines = []
         for provide in self._order():
             needs = ", ".join(type_name(t) for t in self.needs(provide).values()) or "-"
-            lines.append(f"{type_name(provide.port):<22} <- {provide.label or _where(provide):<40} needs: {needs}")
+            lines.append(
+                f"{type_name(provide.port):<22} <- {provide.label or _where(provide):<40} needs: {needs}"
+            )
         return "\n".join(lines)
 
     def render_mermaid(self) -> str:

@@ -44,7 +44,9 @@ def parse_keys(raw: str) -> list[KeyEntry]:
             raise ConfigError(f"SWITCHBOARD_API_KEYS entry #{position}: sha256= needs 64 hex characters")
         entries.append(
             KeyEntry(
-                key_id=f"env-{digest[:8]}", secret_sha256=digest, tenant_id=tenant,
+                key_id=f"env-{digest[:8]}",
+                secret_sha256=digest,
+                tenant_id=tenant,
                 scopes=frozenset(s for s in scopes.split("+") if s),
             )
         )
@@ -85,7 +87,9 @@ def static_key_entries(auth: AuthSettings, server: ServerSettings) -> list[KeyEn
         assert secret is not None
         entries = [
             KeyEntry(
-                key_id="dev", secret_sha256=sha256_hex(secret), tenant_id=DEV_TENANT,
+                key_id="dev",
+                secret_sha256=sha256_hex(secret),
+                tenant_id=DEV_TENANT,
                 scopes=frozenset({"chat", "admin"}),
             )
         ]

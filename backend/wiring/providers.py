@@ -13,12 +13,11 @@ from typing import Any
 
 import msgspec
 
+from backend.settings import ProviderSettings
 from contracts.agents import ProviderDescriptor, ProviderHealth, ProviderStatus
 from contracts.errors import InvalidRequest, NotFound
 from contracts.ports import AgentRuntime, ModerationCheck, RealtimeChannelFactory
 from contracts.providers import BuildContext, ProviderInstance, ProviderKind
-
-from backend.settings import ProviderSettings
 
 PROVIDER_KINDS: dict[str, str] = {
     "scripted": "adapters.providers.scripted",
@@ -125,8 +124,14 @@ class Directory:
             d = self._instances[name].descriptor
             result.append(
                 ProviderStatus(
-                    name=name, kind=d.kind, default_model=d.default_model, offline=d.offline,
-                    capabilities=d.capabilities, default=name == self._default, order=order, health=health,
+                    name=name,
+                    kind=d.kind,
+                    default_model=d.default_model,
+                    offline=d.offline,
+                    capabilities=d.capabilities,
+                    default=name == self._default,
+                    order=order,
+                    health=health,
                 )
             )
         return result

@@ -14,11 +14,7 @@ from typing import Any
 
 import svcs
 
-from contracts.ports import (
-    AgentCatalog, ApiKeyStore, GuardrailChecker, GuardrailPolicyStore, ProviderDirectory, SessionStore,
-    ToolRegistryPort, UsageRecorder,
-)
-
+from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatService
 from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
@@ -26,10 +22,27 @@ from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
 from backend.wiring.providers import provider_problems
 from backend.wiring.resources import Database, RedisClient
+from contracts.ports import (
+    AgentCatalog,
+    ApiKeyStore,
+    GuardrailChecker,
+    GuardrailPolicyStore,
+    ProviderDirectory,
+    SessionStore,
+    ToolRegistryPort,
+    UsageRecorder,
+)
 
 REQUIRED: tuple[type, ...] = (
-    ChatService, SessionStore, ProviderDirectory, AgentCatalog, ToolRegistryPort, GuardrailPolicyStore,
-    GuardrailChecker, ApiKeyStore, UsageRecorder,
+    ChatService,
+    SessionStore,
+    ProviderDirectory,
+    AgentCatalog,
+    ToolRegistryPort,
+    GuardrailPolicyStore,
+    GuardrailChecker,
+    ApiKeyStore,
+    UsageRecorder,
 )
 """Ports the HTTP edge asks for."""
 
@@ -53,13 +66,17 @@ def table(settings: Settings) -> list[Provide]:
         Provide(ToolRegistryPort, f.tool_registry, "ToolRegistry (time, calculator, search)"),
         Provide(AgentCatalog, f.agent_catalog, "TomlAgentCatalog"),
         Provide(
-            ProviderDirectory, f.provider_directory, f"providers: {', '.join(settings.providers.enabled)}",
+            ProviderDirectory,
+            f.provider_directory,
+            f"providers: {', '.join(settings.providers.enabled)}",
             close="aclose",
+            ping="ping",
         ),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.static_api_keys, "StaticApiKeyStore (settings)"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder"),
-        Provide(ChatService, f.chat_service, "ChatService", close="drain"),
+        Provide(BackgroundTasks, f.background_tasks, "BackgroundTasks", close="drain"),
+        Provide(ChatService, f.chat_service, "ChatService (per request)", per_request=True),
     ]
     return rows
 
@@ -102,14 +119,20 @@ async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None
         registry.register_value(value_type, value)
     try:
         for provide in compiled.order:
+            if provide.per_request:
+                registry.register_factory(
+                    provide.port, _from_container(compiled.graph.needs(provide), provide)
+                )
+                continue
             kwargs = {name: built[t] for name, t in compiled.graph.needs(provide).items()}
             obj = provide.factory(**kwargs)
             if inspect.isawaitable(obj):
                 obj = await obj
             built[provide.port] = obj
             registry.register_value(
-                provide.port, obj,
-                ping=_method(obj, provide.ping),
+                provide.port,
+                obj,
+                ping=_ping(provide.ping),
                 on_registry_close=_method(obj, provide.close),
             )
     except BaseException:
@@ -118,5 +141,26 @@ async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None
     return registry
 
 
+def _from_container(needs: dict[str, type], provide: Provide) -> Callable[..., Any]:
+    """A svcs factory building ``provide`` from whatever the request's container resolves."""
+
+    async def factory(svcs_container: svcs.Container) -> Any:
+        kwargs = {name: await svcs_container.aget(t) for name, t in needs.items()}
+        return provide.factory(**kwargs)
+
+    return factory
+
+
 def _method(obj: object, name: str | None) -> Callable[..., Any] | None:
     return getattr(obj, name) if name else None
+
+
+def _ping(name: str | None) -> Callable[[Any], Any] | None:
+    """svcs calls a ping with the service instance."""
+    if name is None:
+        return None
+
+    async def ping(service: Any) -> None:
+        await getattr(service, name)()
+
+    return ping

@@ -27,7 +27,9 @@ def assert_problem(response: Any, status: int, code: str, field: str | None = No
     return body
 
 
-async def test_smallest_body_gets_an_offline_answer_derived_from_the_prompt(client: AsyncTestClient[Any]) -> None:
+async def test_smallest_body_gets_an_offline_answer_derived_from_the_prompt(
+    client: AsyncTestClient[Any],
+) -> None:
     response = await client.post("/v1/chat", json={"message": "hello there"}, headers=auth())
     assert response.status_code == 200, response.text
     body = response.json()
@@ -43,7 +45,9 @@ async def test_smallest_body_gets_an_offline_answer_derived_from_the_prompt(clie
 async def test_second_turn_sees_the_first(client: AsyncTestClient[Any]) -> None:
     first = (await client.post("/v1/chat", json={"message": "my cat is called Miso"}, headers=auth())).json()
     second = await client.post(
-        "/v1/chat", json={"message": "What did I say?", "conversation_id": first["conversation_id"]}, headers=auth()
+        "/v1/chat",
+        json={"message": "What did I say?", "conversation_id": first["conversation_id"]},
+        headers=auth(),
     )
     assert second.status_code == 200
     assert "my cat is called Miso" in second.json()["output"]
@@ -60,8 +64,9 @@ async def test_tool_round_trip_is_answered_and_stored(client: AsyncTestClient[An
 
 
 async def test_agent_without_tools_answers_without_calling_them(client: AsyncTestClient[Any]) -> None:
-    body = (await client.post("/v1/chat", json={"message": "what is 6 * 7?", "agent": "concise"},
-                              headers=auth())).json()
+    body = (
+        await client.post("/v1/chat", json={"message": "what is 6 * 7?", "agent": "concise"}, headers=auth())
+    ).json()
     assert [item["type"] for item in body["items"]] == ["user_message", "assistant_message"]
     assert body["agent"] == "concise"
 
@@ -76,7 +81,9 @@ async def test_missing_and_wrong_keys_are_401(client: AsyncTestClient[Any]) -> N
 
 
 async def test_key_without_chat_scope_is_403(client: AsyncTestClient[Any]) -> None:
-    assert_problem(await client.post("/v1/chat", json={"message": "hi"}, headers=auth(KEY_NO_SCOPE)), 403, "forbidden")
+    assert_problem(
+        await client.post("/v1/chat", json={"message": "hi"}, headers=auth(KEY_NO_SCOPE)), 403, "forbidden"
+    )
 
 
 async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
@@ -87,19 +94,29 @@ async def test_malformed_json_is_400(client: AsyncTestClient[Any]) -> None:
 
 
 async def test_wrong_type_names_the_field(client: AsyncTestClient[Any]) -> None:
-    body = assert_problem(await client.post("/v1/chat", json={"message": 42}, headers=auth()), 400, "invalid_body",
-                          field="message")
+    body = assert_problem(
+        await client.post("/v1/chat", json={"message": 42}, headers=auth()),
+        400,
+        "invalid_body",
+        field="message",
+    )
     assert "str" in body["detail"]
 
 
 async def test_unknown_field_is_rejected_by_name(client: AsyncTestClient[Any]) -> None:
-    body = assert_problem(await client.post("/v1/chat", json={"mesage": "hi"}, headers=auth()), 400, "invalid_body")
+    body = assert_problem(
+        await client.post("/v1/chat", json={"mesage": "hi"}, headers=auth()), 400, "invalid_body"
+    )
     assert "mesage" in body["detail"]
 
 
 async def test_empty_and_oversized_messages_are_400(client: AsyncTestClient[Any]) -> None:
-    assert_problem(await client.post("/v1/chat", json={"message": ""}, headers=auth()), 400, "invalid_body",
-                   field="message")
+    assert_problem(
+        await client.post("/v1/chat", json={"message": ""}, headers=auth()),
+        400,
+        "invalid_body",
+        field="message",
+    )
     huge = await client.post("/v1/chat", json={"message": "x" * 100_001}, headers=auth())
     assert_problem(huge, 400, "invalid_body", field="message")
 
@@ -111,10 +128,18 @@ async def test_body_over_the_configured_limit_is_413(tmp_path: Path) -> None:
 
 
 async def test_unknown_agent_and_provider_name_the_field(client: AsyncTestClient[Any]) -> None:
-    assert_problem(await client.post("/v1/chat", json={"message": "hi", "agent": "nope"}, headers=auth()),
-                   422, "invalid_request", field="agent")
-    assert_problem(await client.post("/v1/chat", json={"message": "hi", "provider": "nope"}, headers=auth()),
-                   422, "invalid_request", field="provider")
+    assert_problem(
+        await client.post("/v1/chat", json={"message": "hi", "agent": "nope"}, headers=auth()),
+        422,
+        "invalid_request",
+        field="agent",
+    )
+    assert_problem(
+        await client.post("/v1/chat", json={"message": "hi", "provider": "nope"}, headers=auth()),
+        422,
+        "invalid_request",
+        field="provider",
+    )
 
 
 async def test_input_guardrail_block_returns_the_decision_and_stores_nothing(tmp_path: Path) -> None:
@@ -139,7 +164,9 @@ async def test_input_guardrail_block_returns_the_decision_and_stores_nothing(tmp
 async def test_provider_failure_is_503_retryable_and_nothing_is_stored(tmp_path: Path) -> None:
     runtime = FakeRuntime(fail_after=0)
     async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
-        response = await client.post("/v1/chat", json={"message": "hi", "conversation_id": "c2"}, headers=auth())
+        response = await client.post(
+            "/v1/chat", json={"message": "hi", "conversation_id": "c2"}, headers=auth()
+        )
         body = assert_problem(response, 503, "provider_unavailable")
         assert body["retryable"] is True
         assert (await client.get("/v1/conversations/c2", headers=auth())).status_code == 404

@@ -32,11 +32,15 @@ async def test_conversations_paginate_newest_first_without_gaps(client: AsyncTes
 async def test_bad_cursor_and_limit_are_400_or_422(client: AsyncTestClient[Any]) -> None:
     bad_cursor = await client.get("/v1/conversations", params={"cursor": "%%%"}, headers=auth())
     assert_problem(bad_cursor, 422, "invalid_request", field="cursor")
-    assert_problem(await client.get("/v1/conversations", params={"limit": 0}, headers=auth()), 400, "invalid_body")
+    assert_problem(
+        await client.get("/v1/conversations", params={"limit": 0}, headers=auth()), 400, "invalid_body"
+    )
 
 
 async def test_delete_removes_the_conversation(client: AsyncTestClient[Any]) -> None:
-    cid = (await client.post("/v1/chat", json={"message": "to delete"}, headers=auth())).json()["conversation_id"]
+    cid = (await client.post("/v1/chat", json={"message": "to delete"}, headers=auth())).json()[
+        "conversation_id"
+    ]
     assert (await client.delete(f"/v1/conversations/{cid}", headers=auth())).status_code == 204
     assert_problem(await client.get(f"/v1/conversations/{cid}", headers=auth()), 404, "not_found")
     assert_problem(await client.delete(f"/v1/conversations/{cid}", headers=auth()), 404, "not_found")
@@ -67,25 +71,41 @@ async def test_policies_read_for_any_key_write_for_admin_only(client: AsyncTestC
     listed = (await client.get("/v1/guardrails/policies", headers=auth())).json()
     assert "default" in {p["name"] for p in listed["data"]}
     policy = {"name": "default", "rules": [{"type": "max_length", "max_chars": 10}]}
-    assert_problem(await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A)),
-                   403, "forbidden")
+    assert_problem(
+        await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A)),
+        403,
+        "forbidden",
+    )
     saved = await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A_ADMIN))
     assert saved.status_code == 200
-    assert (await client.get("/v1/guardrails/policies/default", headers=auth())).json()["rules"][0]["max_chars"] == 10
+    assert (await client.get("/v1/guardrails/policies/default", headers=auth())).json()["rules"][0][
+        "max_chars"
+    ] == 10
     blocked = await client.post("/v1/chat", json={"message": "this is longer than ten"}, headers=auth())
     assert_problem(blocked, 422, "guardrail_blocked")
 
 
 async def test_invalid_policies_are_rejected_with_the_field(client: AsyncTestClient[Any]) -> None:
     bad_regex = {"name": "default", "rules": [{"type": "regex", "name": "r", "pattern": "(unclosed"}]}
-    assert_problem(await client.put("/v1/guardrails/policies/default", json=bad_regex, headers=auth(KEY_A_ADMIN)),
-                   422, "invalid_request", field="rules")
+    assert_problem(
+        await client.put("/v1/guardrails/policies/default", json=bad_regex, headers=auth(KEY_A_ADMIN)),
+        422,
+        "invalid_request",
+        field="rules",
+    )
     mismatch = {"name": "other", "rules": []}
-    assert_problem(await client.put("/v1/guardrails/policies/default", json=mismatch, headers=auth(KEY_A_ADMIN)),
-                   422, "invalid_request", field="name")
+    assert_problem(
+        await client.put("/v1/guardrails/policies/default", json=mismatch, headers=auth(KEY_A_ADMIN)),
+        422,
+        "invalid_request",
+        field="name",
+    )
     unknown_rule = {"name": "default", "rules": [{"type": "telepathy"}]}
-    assert_problem(await client.put("/v1/guardrails/policies/default", json=unknown_rule,
-                                    headers=auth(KEY_A_ADMIN)), 400, "invalid_body")
+    assert_problem(
+        await client.put("/v1/guardrails/policies/default", json=unknown_rule, headers=auth(KEY_A_ADMIN)),
+        400,
+        "invalid_body",
+    )
     assert_problem(await client.get("/v1/guardrails/policies/nope", headers=auth()), 404, "not_found")
 
 

@@ -13,8 +13,15 @@ REPO = Path(__file__).resolve().parents[2]
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_"))}
     environ.update({"SWITCHBOARD_ENV": "test", "SWITCHBOARD_API_KEYS": "k:t:chat", **env})
-    return subprocess.run([sys.executable, *args], cwd=REPO, env=environ, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_check_builds_the_graph_without_importing_the_http_app() -> None:

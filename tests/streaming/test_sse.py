@@ -50,8 +50,9 @@ async def test_heartbeats_are_sent_while_waiting_before_the_first_token(tmp_path
 async def test_assistant_message_is_stored_before_the_terminal_event(tmp_path: Path) -> None:
     runtime = FakeRuntime()
     async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
-        async with client.stream("POST", "/v1/chat/stream", json={"message": "hi", "conversation_id": "s1"},
-                                 headers=auth()) as response:
+        async with client.stream(
+            "POST", "/v1/chat/stream", json={"message": "hi", "conversation_id": "s1"}, headers=auth()
+        ) as response:
             buffer = ""
             async for chunk in response.aiter_text():
                 buffer += chunk
@@ -65,7 +66,9 @@ async def test_assistant_message_is_stored_before_the_terminal_event(tmp_path: P
     assert items[1]["status"] == "completed"
 
 
-async def test_provider_failure_mid_stream_is_a_terminal_error_and_history_stays_consistent(tmp_path: Path) -> None:
+async def test_provider_failure_mid_stream_is_a_terminal_error_and_history_stays_consistent(
+    tmp_path: Path,
+) -> None:
     runtime = FakeRuntime(fail_after=2)
     async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
         frames = events(parse_frames(await _stream(client, {"message": "hi", "conversation_id": "f1"})))
@@ -82,8 +85,9 @@ async def test_client_disconnect_cancels_the_provider_run_and_stores_the_partial
     runtime = FakeRuntime(tokens=[f"t{n} " for n in range(200)], delay=0.02)
     async with live_server(make_settings(tmp_path), configure=use_runtime(runtime)) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            async with http.stream("POST", "/v1/chat/stream", json={"message": "go", "conversation_id": "d1"},
-                                   headers=auth()) as response:
+            async with http.stream(
+                "POST", "/v1/chat/stream", json={"message": "go", "conversation_id": "d1"}, headers=auth()
+            ) as response:
                 received = ""
                 async for chunk in response.aiter_text():
                     received += chunk
@@ -104,7 +108,9 @@ async def test_client_disconnect_cancels_the_provider_run_and_stores_the_partial
 
 async def test_errors_before_the_stream_starts_are_problem_json(tmp_path: Path) -> None:
     async with app_client(make_settings(tmp_path)) as client:
-        response = await client.post("/v1/chat/stream", json={"message": "hi", "agent": "nope"}, headers=auth())
+        response = await client.post(
+            "/v1/chat/stream", json={"message": "hi", "agent": "nope"}, headers=auth()
+        )
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
 

@@ -21,8 +21,12 @@ KEY_A_ADMIN = "key-tenant-a-admin"
 KEY_B = "key-tenant-b"
 KEY_NO_SCOPE = "key-tenant-a-readonly"
 API_KEYS = ",".join(
-    [f"{KEY_A}:tenant-a:chat", f"{KEY_A_ADMIN}:tenant-a:chat+admin", f"{KEY_B}:tenant-b:chat",
-     f"{KEY_NO_SCOPE}:tenant-a:read"]
+    [
+        f"{KEY_A}:tenant-a:chat",
+        f"{KEY_A_ADMIN}:tenant-a:chat+admin",
+        f"{KEY_B}:tenant-b:chat",
+        f"{KEY_NO_SCOPE}:tenant-a:read",
+    ]
 )
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +54,7 @@ async def app_client(
     settings: Settings, configure: Callable[[svcs.Registry], Any] | None = None
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(settings, configure=configure)
-    async with AsyncTestClient(app, base_url="http://testserver") as client:
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
         yield client
 
 
@@ -68,8 +72,12 @@ async def live_server(
     """A real uvicorn server in this event loop on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, configure=configure), host="127.0.0.1", port=port, log_config=None,
-        access_log=False, lifespan="on",
+        create_app(settings, configure=configure),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

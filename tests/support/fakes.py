@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 import svcs
 
+from backend.wiring.providers import Directory
 from contracts.agents import ProviderCapabilities, ProviderDescriptor, ProviderHealth
 from contracts.errors import ProviderUnavailable
 from contracts.events import RunFinished, RuntimeEvent, TextDelta, UsageReported
 from contracts.ports import AgentTurn, ProviderDirectory, RunResult
 from contracts.providers import ProviderInstance
 from contracts.usage import Usage
-
-from backend.wiring.providers import Directory
 
 
 @dataclass
@@ -33,7 +32,10 @@ class FakeRuntime:
     @property
     def descriptor(self) -> ProviderDescriptor:
         return ProviderDescriptor(
-            name=self.name, kind="fake", default_model="fake-1", capabilities=ProviderCapabilities(streaming=True)
+            name=self.name,
+            kind="fake",
+            default_model="fake-1",
+            capabilities=ProviderCapabilities(streaming=True),
         )
 
     def _usage(self) -> Usage:
@@ -43,9 +45,11 @@ class FakeRuntime:
         self.calls.append(turn)
         if self.fail_after is not None:
             raise ProviderUnavailable(self.name, "upstream returned 503", retryable=True, upstream_status=503)
-        return RunResult(output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key)
+        return RunResult(
+            output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key
+        )
 
-    async def stream(self, turn: AgentTurn) -> AsyncIterator[RuntimeEvent]:
+    async def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
         self.calls.append(turn)
         finished = False
         try:
@@ -59,7 +63,9 @@ class FakeRuntime:
                 yield TextDelta(delta=token)
             yield UsageReported(usage=self._usage())
             finished = True
-            yield RunFinished(output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key)
+            yield RunFinished(
+                output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key
+            )
         finally:
             if not finished:
                 self.cancelled.set()

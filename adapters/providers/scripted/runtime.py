@@ -14,8 +14,9 @@ Behaviour (other tests rely on it; change it only together with them):
      ``{"query": "X"}``; answer ``I found: <output>``.
    - the word ``time`` -> ``current_time`` ``{"timezone": <first "Area/Location" in the input, else "UTC">}``;
      answer ``The time in <zone> is <output>.``
-   - an arithmetic expression (digits, ``+ - * / // % **``, parentheses, at least one operator) ->
-     ``calculator`` ``{"expression": "<expression>"}``; answer ``The calculator says <output>.``
+   - an arithmetic expression (digits, ``+ - * / // % **``, parentheses, at least one operator; an ISO
+     date such as 2024-05-01 is not one) -> ``calculator`` ``{"expression": "<expression>"}``; answer
+     ``The calculator says <output>.``
    The call is ``ToolCall(call_id="call_1", ...)``: yield ``ToolCalled``, invoke it through the
    ``ToolRegistryPort`` with ``turn.context``, yield ``ToolOutput``. An error result is reported honestly:
    ``The conversation search failed: <output>.``, ``I could not get the time in <zone>: <output>.``,

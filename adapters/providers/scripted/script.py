@@ -25,6 +25,7 @@ _SEARCH = (
     re.compile(r"\bfind (?P<query>.+?) in (?:my |our |the )?conversations?\b", re.IGNORECASE),
 )
 _ARITHMETIC = re.compile(r"-?[\d(][\d\s.+\-*/%()]*[\d)]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OPERATOR = re.compile(r"[\d)]\s*(?:\*\*|//|[-+*/%])\s*[-+(]*[\d(.]")
 _QUERY_TRIM = "\"'\u201c\u201d\u2018\u2019?.!,; "
 
@@ -110,7 +111,7 @@ def _plan_time(text: str) -> PlannedCall | None:
 def _plan_calculator(text: str) -> PlannedCall | None:
     for match in _ARITHMETIC.finditer(text):
         expression = match.group(0).strip()
-        if _OPERATOR.search(expression):
+        if _OPERATOR.search(expression) and not _DATE.fullmatch(expression):
             return PlannedCall("calculator", {"expression": expression}, _render_calculation)
     return None
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from backend.http.auth import provide_principal
+from backend.http.svcs_plugin import Injected, port
 from contracts.agents import AgentDescriptor, ProviderStatus
 from contracts.auth import Principal
 from contracts.base import Struct
 from contracts.ports import AgentCatalog, ProviderDirectory, ToolRegistryPort
 from contracts.tools import ToolSpec
-
-from backend.http.auth import provide_principal
-from backend.http.svcs_plugin import port
 
 
 class ProviderList(Struct, frozen=True, kw_only=True):
@@ -34,21 +33,24 @@ class CatalogController(Controller):
     tags = ["catalog"]
     dependencies = {"principal": provide_principal}
 
-    @get("/providers", summary="Enabled providers: default, order, capabilities, health",
-         dependencies={"providers": port(ProviderDirectory)})
+    @get(
+        "/providers",
+        summary="Enabled providers: default, order, capabilities, health",
+        dependencies={"providers": port(ProviderDirectory)},
+    )
     async def providers(
-        self, principal: NamedDependency[Principal], providers: NamedDependency[ProviderDirectory]
+        self, principal: NamedDependency[Principal], providers: Injected[ProviderDirectory]
     ) -> ProviderList:
         return ProviderList(default=providers.default, data=await providers.statuses())
 
     @get("/agents", summary="Agents of the catalog", dependencies={"catalog": port(AgentCatalog)})
     async def agents(
-        self, principal: NamedDependency[Principal], catalog: NamedDependency[AgentCatalog]
+        self, principal: NamedDependency[Principal], catalog: Injected[AgentCatalog]
     ) -> AgentList:
         return AgentList(default=catalog.default_key, data=catalog.all())
 
     @get("/tools", summary="Tools agents may call", dependencies={"tools": port(ToolRegistryPort)})
     async def tools(
-        self, principal: NamedDependency[Principal], tools: NamedDependency[ToolRegistryPort]
+        self, principal: NamedDependency[Principal], tools: Injected[ToolRegistryPort]
     ) -> ToolList:
         return ToolList(data=tools.specs())

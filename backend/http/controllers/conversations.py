@@ -6,19 +6,18 @@ from typing import Annotated
 
 from litestar import Controller, delete, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
+from backend.http.auth import provide_principal, require
+from backend.http.svcs_plugin import Injected, port
 from contracts.auth import SCOPE_CHAT, Principal
 from contracts.conversations import ConversationDetail, ConversationPage
 from contracts.errors import NotFound
 from contracts.ports import SessionStore
 
-from backend.http.auth import provide_principal, require
-from backend.http.svcs_plugin import port
-
-Limit = Annotated[int, Parameter(query="limit", ge=1, le=100, description="page size")]
-Cursor = Annotated[str | None, Parameter(query="cursor", max_length=512, description="from next_cursor")]
-ConversationId = Annotated[str, Parameter(max_length=64)]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
+ConversationId = Annotated[str, PathParameter(max_length=64)]
 
 
 class ConversationController(Controller):
@@ -28,16 +27,21 @@ class ConversationController(Controller):
 
     @get("/", summary="List conversations, most recently updated first")
     async def list_conversations(
-        self, principal: NamedDependency[Principal], sessions: NamedDependency[SessionStore],
-        limit: Limit = 20, cursor: Cursor = None,
+        self,
+        principal: NamedDependency[Principal],
+        sessions: Injected[SessionStore],
+        limit: Limit = 20,
+        cursor: Cursor = None,
     ) -> ConversationPage:
         require(principal, SCOPE_CHAT)
         return await sessions.list(principal.tenant_id, limit=limit, cursor=cursor)
 
     @get("/{conversation_id:str}", summary="A conversation with its items in order")
     async def get_conversation(
-        self, conversation_id: ConversationId, principal: NamedDependency[Principal],
-        sessions: NamedDependency[SessionStore],
+        self,
+        conversation_id: ConversationId,
+        principal: NamedDependency[Principal],
+        sessions: Injected[SessionStore],
     ) -> ConversationDetail:
         require(principal, SCOPE_CHAT)
         info = await sessions.get(principal.tenant_id, conversation_id)
@@ -48,8 +52,10 @@ class ConversationController(Controller):
 
     @delete("/{conversation_id:str}", summary="Delete a conversation and all its items", status_code=204)
     async def delete_conversation(
-        self, conversation_id: ConversationId, principal: NamedDependency[Principal],
-        sessions: NamedDependency[SessionStore],
+        self,
+        conversation_id: ConversationId,
+        principal: NamedDependency[Principal],
+        sessions: Injected[SessionStore],
     ) -> None:
         require(principal, SCOPE_CHAT)
         if not await sessions.delete(principal.tenant_id, conversation_id):

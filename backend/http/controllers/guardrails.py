@@ -6,18 +6,17 @@ from typing import Annotated
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import JSONBody, PathParameter
 
+from backend.http.auth import provide_principal, require
+from backend.http.svcs_plugin import Injected, port
 from contracts.auth import SCOPE_ADMIN, Principal
 from contracts.base import Struct
 from contracts.errors import InvalidRequest, NotFound
 from contracts.guardrails import GuardrailPolicy
 from contracts.ports import GuardrailChecker, GuardrailPolicyStore
 
-from backend.http.auth import provide_principal, require
-from backend.http.svcs_plugin import port
-
-PolicyName = Annotated[str, Parameter(max_length=64)]
+PolicyName = Annotated[str, PathParameter(max_length=64)]
 
 
 class PolicyList(Struct, frozen=True, kw_only=True):
@@ -31,14 +30,16 @@ class GuardrailController(Controller):
 
     @get("/", summary="Policies visible to the caller's tenant")
     async def list_policies(
-        self, principal: NamedDependency[Principal], policies: NamedDependency[GuardrailPolicyStore]
+        self, principal: NamedDependency[Principal], policies: Injected[GuardrailPolicyStore]
     ) -> PolicyList:
         return PolicyList(data=await policies.list(principal.tenant_id))
 
     @get("/{name:str}", summary="One policy")
     async def get_policy(
-        self, name: PolicyName, principal: NamedDependency[Principal],
-        policies: NamedDependency[GuardrailPolicyStore],
+        self,
+        name: PolicyName,
+        principal: NamedDependency[Principal],
+        policies: Injected[GuardrailPolicyStore],
     ) -> GuardrailPolicy:
         policy = await policies.get(principal.tenant_id, name)
         if policy is None:
@@ -46,12 +47,17 @@ class GuardrailController(Controller):
         return policy
 
     @put(
-        "/{name:str}", summary="Create or replace the tenant's override of a policy (admin scope)",
+        "/{name:str}",
+        summary="Create or replace the tenant's override of a policy (admin scope)",
         dependencies={"checker": port(GuardrailChecker)},
     )
     async def put_policy(
-        self, name: PolicyName, data: GuardrailPolicy, principal: NamedDependency[Principal],
-        policies: NamedDependency[GuardrailPolicyStore], checker: NamedDependency[GuardrailChecker],
+        self,
+        name: PolicyName,
+        data: JSONBody[GuardrailPolicy],
+        principal: NamedDependency[Principal],
+        policies: Injected[GuardrailPolicyStore],
+        checker: Injected[GuardrailChecker],
     ) -> GuardrailPolicy:
         require(principal, SCOPE_ADMIN)
         if data.name != name:

@@ -7,9 +7,8 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from contracts.base import Struct
-
 from backend.http.svcs_plugin import container_of
+from contracts.base import Struct
 
 
 class Check(Struct, frozen=True, kw_only=True):
@@ -44,4 +43,6 @@ class HealthController(Controller):
 
         checks = list(await asyncio.gather(*(run(p) for p in pings)))
         ok = all(c.ok for c in checks)
-        return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
+        return Response(
+            Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503
+        )

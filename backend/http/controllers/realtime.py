@@ -15,13 +15,12 @@ import structlog
 from litestar import WebSocket, websocket
 from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 
+from backend.http.auth import authenticate_connection
+from backend.http.svcs_plugin import container_of
 from contracts.auth import SCOPE_CHAT
 from contracts.errors import DomainError, ErrorInfo
 from contracts.ports import AgentCatalog, ProviderDirectory, RealtimeChannel
 from contracts.realtime import RealtimeClientEvent, RealtimeError, RealtimeSessionRequest
-
-from backend.http.auth import authenticate
-from backend.http.svcs_plugin import container_of
 
 log = structlog.get_logger("switchboard.realtime")
 _decoder = msgspec.json.Decoder(RealtimeClientEvent)
@@ -31,7 +30,7 @@ _encoder = msgspec.json.Encoder()
 @websocket("/v1/realtime")
 async def realtime(socket: WebSocket[Any, Any, Any]) -> None:
     try:
-        principal = await authenticate(socket)
+        principal = await authenticate_connection(socket)
     except NotAuthorizedException:
         await socket.close(code=4401, reason="missing or invalid API key")
         return
@@ -46,7 +45,9 @@ async def realtime(socket: WebSocket[Any, Any, Any]) -> None:
         factory = providers.realtime(socket.query_params.get("provider") or providers.default)
         await socket.accept()
         channel = await factory.open(
-            RealtimeSessionRequest(tenant_id=principal.tenant_id, instructions=agent.instructions, model=agent.model)
+            RealtimeSessionRequest(
+                tenant_id=principal.tenant_id, instructions=agent.instructions, model=agent.model
+            )
         )
     except DomainError as exc:
         if socket.connection_state == "init":

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from adapters.providers.scripted import ScriptedSettings
 from adapters.providers.scripted.realtime import ScriptedRealtime, ScriptedRealtimeChannel
 from contracts.agents import ProviderDescriptor
+from contracts.errors import InvalidRequest
 from contracts.realtime import (
     InputAudio,
     InputAudioCommit,
@@ -108,3 +111,10 @@ async def test_close_mid_answer_ends_the_events_promptly() -> None:
     await asyncio.wait_for(channel.close(), timeout=1)
     assert [event async for event in events] == [SessionClosed(reason="closed by client")]
     await channel.close()
+
+
+async def test_send_after_close_is_refused() -> None:
+    channel, _events = await open_channel()
+    await channel.close()
+    with pytest.raises(InvalidRequest, match="closed"):
+        await channel.send(InputText(text="hello"))

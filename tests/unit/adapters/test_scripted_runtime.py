@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -208,6 +210,22 @@ async def test_tools_not_granted_to_the_agent_are_not_called(runtime: ScriptedRu
     result = await runtime.run(turn("what is 2 + 2", agent=CONCISE))
     assert result.steps == ()
     assert result.output == "You said: what is 2 + 2"
+
+
+@pytest.mark.parametrize("text", ["I have 3 apples", "born on 2024-05-01", "I had a good day"])
+async def test_plain_text_calls_no_tool(runtime: ScriptedRuntime, text: str) -> None:
+    result = await runtime.run(turn(text))
+    assert result.steps == ()
+    assert result.output == f"You said: {text}"
+
+
+def test_importing_the_kind_does_not_load_the_runtime() -> None:
+    code = (
+        "import sys, adapters.providers.scripted; "
+        "assert 'adapters.providers.scripted.runtime' not in sys.modules; "
+        "assert 'adapters.providers.scripted.realtime' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 async def test_handoff_answers_as_the_target_agent(runtime: ScriptedRuntime) -> None:

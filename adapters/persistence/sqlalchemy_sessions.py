@@ -1,0 +1,176 @@
+"""``SessionStore`` on SQLAlchemy: SQLite (embedded default) and Postgres.
+
+Append runs in one transaction: upsert the conversation row, then
+``UPDATE conversations SET item_count = item_count + n ... RETURNING item_count``. That update takes the
+row lock (Postgres) or the database write lock (SQLite), so concurrent appenders to one conversation are
+serialised and each receives its own contiguous block of ``seq`` numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy import Executable, Row, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.persistence.cursors import decode_cursor, encode_cursor
+from adapters.persistence.engine import store_errors
+from adapters.persistence.models import ConversationItemRow, ConversationRow
+from adapters.persistence.search_snippets import searchable_text, snippet, title_for
+from contracts.conversations import ConversationInfo, ConversationItem, ConversationPage, SearchHit
+from contracts.errors import InvalidRequest
+
+_encoder = msgspec.json.Encoder()
+_item_decoder = msgspec.json.Decoder(ConversationItem)
+_conv = ConversationRow.__table__
+_items = ConversationItemRow.__table__
+
+
+def _info(row: Row[tuple[str, str, datetime, datetime, int, str | None]]) -> ConversationInfo:
+    return ConversationInfo(
+        tenant_id=row.tenant_id, id=row.id, created_at=row.created_at, updated_at=row.updated_at,
+        item_count=row.item_count, title=row.title,
+    )
+
+
+class SqlAlchemySessionStore:
+    """Conversations and items in the ``conversations`` / ``conversation_items`` tables."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = session_factory
+
+    async def append(
+        self, tenant_id: str, conversation_id: str, items: Sequence[ConversationItem]
+    ) -> ConversationInfo:
+        now = datetime.now(UTC)
+        values = {
+            "tenant_id": tenant_id, "id": conversation_id, "created_at": now, "updated_at": now,
+            "item_count": 0, "title": title_for(items),
+        }
+        with store_errors():
+            async with self._sessions() as session:
+                try:
+                    async with session.begin():
+                        await session.execute(self._insert_if_absent(session, values))
+                        row = (
+                            await session.execute(
+                                update(_conv)
+                                .where(_conv.c.tenant_id == tenant_id, _conv.c.id == conversation_id)
+                                .values(item_count=_conv.c.item_count + len(items), updated_at=now)
+                                .returning(*_conv.c)
+                            )
+                        ).one()
+                        if items:
+                            first = row.item_count - len(items)
+                            await session.execute(
+                                insert(_items),
+                                [self._item_values(tenant_id, conversation_id, first + i, item)
+                                 for i, item in enumerate(items)],
+                            )
+                except IntegrityError as exc:
+                    raise InvalidRequest(
+                        "an item id is repeated in this conversation", field="items"
+                    ) from exc
+        return _info(row)
+
+    @staticmethod
+    def _insert_if_absent(session: AsyncSession, values: dict[str, object]) -> Executable:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(_conv).values(values).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(_conv).values(values).on_conflict_do_nothing()
+        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+    @staticmethod
+    def _item_values(
+        tenant_id: str, conversation_id: str, seq: int, item: ConversationItem
+    ) -> dict[str, object]:
+        text = searchable_text(item)
+        return {
+            "tenant_id": tenant_id, "conversation_id": conversation_id, "seq": seq, "item_id": item.id,
+            "type": type(item).__struct_config__.tag, "created_at": item.created_at,
+            "payload": _encoder.encode(item).decode(), "search_text": text.lower() if text else None,
+        }
+
+    async def get(self, tenant_id: str, conversation_id: str) -> ConversationInfo | None:
+        with store_errors():
+            async with self._sessions() as session:
+                row = (
+                    await session.execute(
+                        select(*_conv.c).where(_conv.c.tenant_id == tenant_id, _conv.c.id == conversation_id)
+                    )
+                ).one_or_none()
+        return _info(row) if row else None
+
+    async def load_items(
+        self, tenant_id: str, conversation_id: str, *, limit: int | None = None
+    ) -> list[ConversationItem]:
+        if limit is not None and limit <= 0:
+            return []
+        where = and_(_items.c.tenant_id == tenant_id, _items.c.conversation_id == conversation_id)
+        query = select(_items.c.payload).where(where).order_by(_items.c.seq.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with store_errors():
+            async with self._sessions() as session:
+                payloads = (await session.execute(query)).scalars().all()
+        return [_item_decoder.decode(payload) for payload in reversed(payloads)]
+
+    async def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> ConversationPage:
+        query = (
+            select(*_conv.c)
+            .where(_conv.c.tenant_id == tenant_id)
+            .order_by(_conv.c.updated_at.desc(), _conv.c.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor:
+            updated_at, last_id = decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    _conv.c.updated_at < updated_at,
+                    and_(_conv.c.updated_at == updated_at, _conv.c.id < last_id),
+                )
+            )
+        with store_errors():
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+        page = [_info(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(page[-1].updated_at, page[-1].id) if len(rows) > limit and page else None
+        return ConversationPage(data=page, next_cursor=next_cursor)
+
+    async def delete(self, tenant_id: str, conversation_id: str) -> bool:
+        with store_errors():
+            async with self._sessions() as session, session.begin():
+                result = await session.execute(
+                    delete(_conv).where(_conv.c.tenant_id == tenant_id, _conv.c.id == conversation_id)
+                )
+        return bool(result.rowcount)
+
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
+        if not query.strip():
+            return []
+        statement = (
+            select(_items.c.conversation_id, _items.c.item_id, _items.c.payload)
+            .join(
+                _conv,
+                and_(_conv.c.tenant_id == _items.c.tenant_id, _conv.c.id == _items.c.conversation_id),
+            )
+            .where(_items.c.tenant_id == tenant_id)
+            .where(_items.c.search_text.contains(query.lower(), autoescape=True))
+            .order_by(_conv.c.updated_at.desc(), _conv.c.id.desc(), _items.c.seq.desc())
+            .limit(limit)
+        )
+        with store_errors():
+            async with self._sessions() as session:
+                rows = (await session.execute(statement)).all()
+        hits = []
+        for row in rows:
+            text = searchable_text(_item_decoder.decode(row.payload)) or ""
+            hits.append(SearchHit(conversation_id=row.conversation_id, item_id=row.item_id,
+                                  snippet=snippet(text, query)))
+        return hits

@@ -1,0 +1,56 @@
+"""``UsageRecorder`` on SQLAlchemy: one row per turn in ``usage_records``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.persistence.engine import store_errors
+from adapters.persistence.models import UsageRow
+from contracts.accounting import UsageRecord
+from contracts.usage import Usage
+
+_table = UsageRow.__table__
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+
+
+def _record(row: Row[tuple[object, ...]]) -> UsageRecord:
+    return UsageRecord(
+        tenant_id=row.tenant_id, key_id=row.key_id, conversation_id=row.conversation_id,
+        provider=row.provider, model=row.model, agent=row.agent, status=row.status,
+        latency_ms=row.latency_ms, created_at=row.created_at,
+        usage=Usage(**{name: getattr(row, name) for name in _USAGE_FIELDS}),
+    )
+
+
+class SqlAlchemyUsageRecorder:
+    """Records usage in the database; ``since`` is served by the (tenant_id, created_at) index."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = session_factory
+
+    async def record(self, record: UsageRecord) -> None:
+        values = {
+            "id": uuid.uuid4().hex, "tenant_id": record.tenant_id, "key_id": record.key_id,
+            "conversation_id": record.conversation_id, "provider": record.provider, "model": record.model,
+            "agent": record.agent, "status": record.status, "latency_ms": record.latency_ms,
+            "created_at": record.created_at,
+            **{name: getattr(record.usage, name) for name in _USAGE_FIELDS},
+        }
+        with store_errors():
+            async with self._sessions() as session, session.begin():
+                await session.execute(insert(_table).values(values))
+
+    async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]:
+        query = (
+            select(*_table.c)
+            .where(_table.c.tenant_id == tenant_id, _table.c.created_at >= start)
+            .order_by(_table.c.created_at, _table.c.id)
+        )
+        with store_errors():
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+        return [_record(row) for row in rows]

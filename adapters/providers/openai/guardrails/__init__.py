@@ -1,0 +1,1 @@
+"""Guardrail surfaces of the OpenAI provider kind (moderation)."""

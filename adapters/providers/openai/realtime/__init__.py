@@ -1,0 +1,1 @@
+"""Realtime channels over the OpenAI Realtime WebSocket API."""

@@ -1,0 +1,59 @@
+"""What the mock received: one ``RequestRecord`` per request (``GET /_mock/requests``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+_HIDDEN_HEADERS = frozenset({"authorization", "api-key", "openai-api-key"})
+
+
+class RequestRecord(msgspec.Struct, kw_only=True):
+    """One request as the mock saw it.
+
+    ``headers`` are lower-cased and never include credentials (``authorization``...). ``status`` is the
+    HTTP status answered (101 for a WebSocket). ``completed``: the whole answer was sent.
+    ``closed_early``: the client went away (or closed its stream) before the answer was complete.
+    ``fault``: the fault applied to this request, if any. ``events``: client event types received on a
+    realtime WebSocket.
+    """
+
+    seq: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any = None
+    status: int | None = None
+    fault: str | None = None
+    stream: bool = False
+    completed: bool = False
+    closed_early: bool = False
+    events: list[str] = msgspec.field(default_factory=list)
+
+
+class Recorder:
+    """Keeps every ``RequestRecord`` in arrival order, plus the keys of ``<fault>-once`` already used."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+        self.once_keys: set[str] = set()
+
+    def add(self, method: str, path: str, headers: dict[str, str], body: Any) -> RequestRecord:
+        """Record a new request (credentials stripped from its headers) and return its record."""
+        clean = {k.lower(): v for k, v in headers.items() if k.lower() not in _HIDDEN_HEADERS}
+        record = RequestRecord(seq=len(self.records) + 1, method=method, path=path, headers=clean, body=body)
+        self.records.append(record)
+        return record
+
+    def first_use(self, key: str) -> bool:
+        """True the first time ``key`` is seen (for ``<fault>-once``), False afterwards."""
+        if key in self.once_keys:
+            return False
+        self.once_keys.add(key)
+        return True
+
+    def reset(self) -> None:
+        """Forget every record and every used once-key."""
+        self.records.clear()
+        self.once_keys.clear()

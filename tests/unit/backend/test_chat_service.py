@@ -1,0 +1,162 @@
+"""ChatService with fakes: the orchestration order and what gets stored, without HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from adapters.catalog.toml_catalog import TomlAgentCatalog
+from adapters.guardrails.engine import RuleEngineChecker
+from adapters.persistence.memory_sessions import MemorySessionStore
+from backend.services.chat import ChatService
+from backend.wiring.providers import Directory
+from contracts.accounting import UsageRecord
+from contracts.auth import Principal
+from contracts.chat import ChatRequest
+from contracts.conversations import AssistantMessage
+from contracts.errors import GuardrailBlocked, InvalidRequest, ProviderUnavailable
+from contracts.events import Completed, Failed, RunStarted
+from contracts.guardrails import BlockedTermsRule, GuardrailPolicy, PiiRule
+from contracts.providers import ProviderInstance
+from tests.support.app import REPO
+from tests.support.fakes import FakeRuntime
+
+PRINCIPAL = Principal(key_id="k1", tenant_id="t1", scopes=frozenset({"chat"}))
+
+
+class FakePolicies:
+    def __init__(self, *policies: GuardrailPolicy) -> None:
+        self.policies = {p.name: p for p in policies}
+
+    async def get(self, tenant_id: str, name: str) -> GuardrailPolicy | None:
+        return self.policies.get(name)
+
+    async def list(self, tenant_id: str) -> list[GuardrailPolicy]:
+        return list(self.policies.values())
+
+    async def put(self, tenant_id: str, policy: GuardrailPolicy) -> GuardrailPolicy:
+        self.policies[policy.name] = policy
+        return policy
+
+
+class FakeUsage:
+    def __init__(self) -> None:
+        self.records: list[UsageRecord] = []
+
+    async def record(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+    async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]:
+        return [r for r in self.records if r.tenant_id == tenant_id and r.created_at >= start]
+
+
+def make_service(
+    runtime: FakeRuntime, *policies: GuardrailPolicy
+) -> tuple[ChatService, MemorySessionStore, FakeUsage]:
+    sessions = MemorySessionStore()
+    usage = FakeUsage()
+    catalog = TomlAgentCatalog.load(
+        str(REPO / "config/agents.toml"), known_tools={"current_time", "calculator", "search_conversations"}
+    )
+    directory = Directory({"fake": ProviderInstance(descriptor=runtime.descriptor, runtime=runtime)}, "fake")
+    service = ChatService(
+        catalog=catalog,
+        providers=directory,
+        sessions=sessions,
+        policies=FakePolicies(*policies),
+        checker=RuleEngineChecker(),
+        usage=usage,
+    )
+    return service, sessions, usage
+
+
+async def test_a_turn_is_stored_whole_and_usage_recorded() -> None:
+    service, sessions, usage = make_service(FakeRuntime())
+    result = await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    items = await sessions.load_items("t1", "c1")
+    assert [type(i).__name__ for i in items] == ["UserMessage", "AssistantMessage"]
+    assert items[1].id == result.message_id
+    assert [(r.status, r.usage.total_tokens, r.key_id) for r in usage.records] == [("completed", 8, "k1")]
+
+
+async def test_input_block_never_reaches_the_provider() -> None:
+    runtime = FakeRuntime()
+    policy = GuardrailPolicy(name="default", rules=(BlockedTermsRule(terms=("secret",)),))
+    service, sessions, _ = make_service(runtime, policy)
+    with pytest.raises(GuardrailBlocked) as raised:
+        await service.chat(PRINCIPAL, ChatRequest(message="tell me the secret", conversation_id="c1"))
+    assert raised.value.decision.stage == "input"
+    assert runtime.calls == []
+    assert await sessions.get("t1", "c1") is None
+
+
+async def test_input_redaction_is_what_the_provider_and_the_store_see() -> None:
+    runtime = FakeRuntime()
+    policy = GuardrailPolicy(name="default", rules=(PiiRule(kinds=("email",), action="redact"),))
+    service, sessions, _ = make_service(runtime, policy)
+    await service.chat(PRINCIPAL, ChatRequest(message="mail me at ann@example.com", conversation_id="c1"))
+    assert "ann@example.com" not in runtime.calls[0].input
+    stored = await sessions.load_items("t1", "c1")
+    assert "ann@example.com" not in stored[0].text  # type: ignore[union-attr]
+
+
+async def test_output_block_stores_nothing_and_records_the_spend() -> None:
+    runtime = FakeRuntime(tokens=["the", " fake", " answer"])
+    policy = GuardrailPolicy(
+        name="default", rules=(BlockedTermsRule(terms=("answer",), applies_to="output"),)
+    )
+    service, sessions, usage = make_service(runtime, policy)
+    with pytest.raises(GuardrailBlocked) as raised:
+        await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    assert raised.value.decision.stage == "output"
+    assert await sessions.get("t1", "c1") is None
+    assert [r.status for r in usage.records] == ["blocked"]
+
+
+async def test_unknown_provider_names_the_field() -> None:
+    service, _, _ = make_service(FakeRuntime())
+    with pytest.raises(InvalidRequest) as raised:
+        await service.chat(PRINCIPAL, ChatRequest(message="hi", provider="openai"))
+    assert raised.value.field == "provider"
+
+
+async def test_provider_failure_propagates_and_stores_nothing() -> None:
+    service, sessions, usage = make_service(FakeRuntime(fail_after=0))
+    with pytest.raises(ProviderUnavailable):
+        await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    assert await sessions.get("t1", "c1") is None
+    assert [r.status for r in usage.records] == ["failed"]
+
+
+async def test_stream_stores_before_completing_and_marks_failures() -> None:
+    service, sessions, _ = make_service(FakeRuntime(fail_after=1))
+    prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    events = [e async for e in service.stream(prepared)]
+    assert isinstance(events[0], RunStarted)
+    assert isinstance(events[-1], Failed)
+    stored = await sessions.load_items("t1", "c1")
+    assert isinstance(stored[-1], AssistantMessage) and stored[-1].status == "failed"
+
+    service, sessions, _ = make_service(FakeRuntime())
+    prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c2"))
+    stream = service.stream(prepared)
+    async for event in stream:
+        if isinstance(event, Completed):
+            assert len(await sessions.load_items("t1", "c2")) == 2
+    await service.drain()
+
+
+async def test_closing_a_stream_midway_stores_a_cancelled_turn() -> None:
+    runtime = FakeRuntime(tokens=["a ", "b ", "c ", "d "])
+    service, sessions, _ = make_service(runtime)
+    prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    stream = service.stream(prepared)
+    seen = [await anext(stream) for _ in range(3)]  # run.started + 2 deltas
+    assert len(seen) == 3
+    await stream.aclose()
+    await service.drain()
+    assert runtime.cancelled.is_set()
+    stored = await sessions.load_items("t1", "c1")
+    assert isinstance(stored[-1], AssistantMessage)
+    assert (stored[-1].status, stored[-1].text) == ("cancelled", "a b ")
