@@ -69,5 +69,6 @@ def create_app(
             components=Components(security_schemes={"api_key": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"api_key": []}],
         ),
+        logging_config=None,  # structlog is configured by configure_logging
         debug=False,
     )

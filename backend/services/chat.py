@@ -44,7 +44,6 @@ from contracts.events import (
     TextDelta,
     ToolCalled,
     ToolOutput,
-    UsageReported,
 )
 from contracts.guardrails import GuardrailDecision, GuardrailPolicy
 from contracts.ports import (
@@ -272,7 +271,6 @@ class ChatService:
             )
             yield Failed(conversation_id=prepared.conversation_id, error=error.info())
             return
-        yield UsageReported(usage=finished.usage)
         try:
             result = await self._finish(
                 prepared, finished.output, finished.usage, finished.model, finished.agent, steps
