@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.keys.hashing import digests_equal, hash_secret, new_secret
@@ -15,7 +17,7 @@ from adapters.persistence.engine import store_errors
 from adapters.persistence.models import ApiKeyRow
 from contracts.auth import Principal
 
-_table = ApiKeyRow.__table__
+_table = cast(Table, ApiKeyRow.__table__)
 PREFIX_CHARS = 10
 
 
@@ -89,7 +91,7 @@ class SqlAlchemyApiKeyStore:
                     .where(_table.c.id == key_id, _table.c.revoked_at.is_(None))
                     .values(revoked_at=self._clock())
                 )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)
 
     async def get_record(self, secret: str) -> ApiKeyRecord | None:
         """The record of an active key (with its limits), or None."""

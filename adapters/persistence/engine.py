@@ -21,7 +21,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
         sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError,
     ]
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - asyncpg is a dependency; SQLite-only installs still work
         return tuple(errors)
     errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.TooManyConnectionsError]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,8 +86,8 @@ class MemorySessionStore:
     async def delete(self, tenant_id: str, conversation_id: str) -> bool:
         return self._conversations.pop((tenant_id, conversation_id), None) is not None
 
-    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
-        hits: list[SearchHit] = []
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> builtins.list[SearchHit]:
+        hits: builtins.list[SearchHit] = []
         if not query.strip():
             return hits
         conversations = sorted(

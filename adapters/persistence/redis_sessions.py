@@ -8,10 +8,11 @@ listing score and refreshes the TTL, atomically. Tenant ids must not contain ``}
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import redis.asyncio as redis
@@ -162,13 +163,16 @@ class RedisSessionStore:
         if after is not None:
             score = _micros(after[0])
             with redis_errors():
-                ties = [_str(m) for m in await self._client.zrangebyscore(index, score, score)]
+                ties = [_str(m) for m in cast("list[bytes]", await self._client.zrangebyscore(index, score, score))]
             yield sorted((m for m in ties if m < after[1]), reverse=True)
             top = f"({score}"
         offset, batch = 0, 50
         while True:
             with redis_errors():
-                members = await self._client.zrevrangebyscore(index, top, "-inf", start=offset, num=batch)
+                members = cast(
+                    "list[bytes]",
+                    await self._client.zrevrangebyscore(index, top, "-inf", start=offset, num=batch),
+                )
             if not members:
                 return
             yield [_str(m) for m in members]
@@ -194,10 +198,10 @@ class RedisSessionStore:
                 deleted, _ = await pipe.execute()
         return bool(deleted)
 
-    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> builtins.list[SearchHit]:
         """Scans the tenant's conversations newest first (Redis has no text index): fine for the
         history sizes sessions hold, not a substitute for the SQL store's search."""
-        hits: list[SearchHit] = []
+        hits: builtins.list[SearchHit] = []
         if not query.strip():
             return hits
         async for ids in self._ordered_ids(tenant_id, None):

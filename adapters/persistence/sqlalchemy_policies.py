@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,7 +18,7 @@ from contracts.guardrails import GuardrailPolicy
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(GuardrailPolicy)
-_table = GuardrailPolicyRow.__table__
+_table = cast(Table, GuardrailPolicyRow.__table__)
 
 
 class SqlAlchemyPolicyStore:

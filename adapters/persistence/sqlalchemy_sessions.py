@@ -8,12 +8,15 @@ serialised and each receives its own contiguous block of ``seq`` numbers.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Executable, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Executable, Row, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +29,8 @@ from contracts.errors import InvalidRequest
 
 _encoder = msgspec.json.Encoder()
 _item_decoder = msgspec.json.Decoder(ConversationItem)
-_conv = ConversationRow.__table__
-_items = ConversationItemRow.__table__
+_conv = cast(Table, ConversationRow.__table__)
+_items = cast(Table, ConversationItemRow.__table__)
 
 
 def _info(row: Row[tuple[str, str, datetime, datetime, int, str | None]]) -> ConversationInfo:
@@ -149,9 +152,9 @@ class SqlAlchemySessionStore:
                 result = await session.execute(
                     delete(_conv).where(_conv.c.tenant_id == tenant_id, _conv.c.id == conversation_id)
                 )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)
 
-    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> list[SearchHit]:
+    async def search(self, tenant_id: str, query: str, *, limit: int = 5) -> builtins.list[SearchHit]:
         if not query.strip():
             return []
         statement = (

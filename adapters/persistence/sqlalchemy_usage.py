@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.engine import store_errors
@@ -13,7 +14,7 @@ from adapters.persistence.models import UsageRow
 from contracts.accounting import UsageRecord
 from contracts.usage import Usage
 
-_table = UsageRow.__table__
+_table = cast(Table, UsageRow.__table__)
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
 
 

@@ -18,6 +18,7 @@ from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatService
 from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
+from backend.wiring.files import file_problems
 from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
 from backend.wiring.providers import provider_problems
@@ -101,6 +102,8 @@ def compile_graph(settings: Settings) -> CompiledGraph:
     problems = provider_problems(settings.providers) + key_problems(settings.auth, settings.server)
     if settings.stores.sessions == "redis" and not settings.stores.redis_url:
         problems.append("SWITCHBOARD_SESSION_STORE=redis needs REDIS_URL")
+    if not problems:
+        problems = file_problems(settings.chat, settings.providers)
     if problems:
         raise ConfigError("; ".join(problems))
     graph = Graph(table(settings), values(settings))
@@ -145,7 +148,7 @@ def _from_container(needs: dict[str, type], provide: Provide) -> Callable[..., A
     """A svcs factory building ``provide`` from whatever the request's container resolves."""
 
     async def factory(svcs_container: svcs.Container) -> Any:
-        kwargs = {name: await svcs_container.aget(t) for name, t in needs.items()}
+        kwargs: dict[str, Any] = {name: await svcs_container.aget(t) for name, t in needs.items()}
         return provide.factory(**kwargs)
 
     return factory

@@ -72,3 +72,14 @@ def test_scripted_settings_are_validated_by_name() -> None:
     result = run("-m", "ops", "check", SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS="slow")
     assert result.returncode == 2
     assert "SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS" in result.stderr
+
+
+def test_catalog_naming_a_disabled_provider_fails_at_check(tmp_path: Path) -> None:
+    catalog = tmp_path / "agents.toml"
+    catalog.write_text('[[agents]]\nkey = "a"\ndescription = "d"\ninstructions = "i"\nprovider = "openai"\n')
+    result = run("-m", "ops", "check", SWITCHBOARD_AGENTS_FILE=str(catalog))
+    assert result.returncode == 2
+    assert "agent 'a' uses provider 'openai'" in result.stderr
+    missing = run("-m", "ops", "check", SWITCHBOARD_AGENTS_FILE=str(tmp_path / "absent.toml"))
+    assert missing.returncode == 2
+    assert "SWITCHBOARD_AGENTS_FILE" in missing.stderr
