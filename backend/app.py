@@ -22,6 +22,7 @@ from backend.http.controllers.conversations import ConversationController
 from backend.http.controllers.guardrails import GuardrailController
 from backend.http.controllers.health import HealthController
 from backend.http.controllers.realtime import realtime
+from backend.http.controllers.usage import usage_summary
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.request_log import RequestLogMiddleware
 from backend.http.svcs_plugin import SvcsPlugin
@@ -55,6 +56,7 @@ def create_app(
             GuardrailController,
             HealthController,
             realtime,
+            usage_summary,
         ],
         plugins=[SvcsPlugin(registry, startup)],
         middleware=[RequestLogMiddleware()],

@@ -72,6 +72,29 @@ class ChatSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_SSE_HEARTBEAT_S``: comment frames while a stream waits (also before the first token)."""
 
 
+class LimitSettings(Struct, frozen=True, kw_only=True):
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    """``SWITCHBOARD_RATE_LIMIT_BACKEND``: ``auto`` shares limits through Redis when ``REDIS_URL`` is set."""
+    requests_per_minute: int = 0
+    """``SWITCHBOARD_RATE_LIMIT_RPM``: requests per minute per API key on ``/v1`` (0: unlimited)."""
+    tokens_per_minute: int = 0
+    """``SWITCHBOARD_RATE_LIMIT_TPM``: tokens per minute per API key (0: unlimited)."""
+    concurrent_streams: int = 0
+    """``SWITCHBOARD_RATE_LIMIT_STREAMS``: open SSE streams per API key (0: unlimited)."""
+    on_backend_failure: Literal["open", "closed"] = "open"
+    """``SWITCHBOARD_RATE_LIMIT_FAILURE``: when the limit store is down, let requests through (``open``)
+    or refuse them with 503 (``closed``)."""
+
+
+class StreamSettings(Struct, frozen=True, kw_only=True):
+    resume_ttl_s: float = 0.0
+    """``SWITCHBOARD_STREAM_RESUME_TTL_S``: keep streamed events this long for ``Last-Event-ID`` resumes
+    (0: off). When on, a client disconnect no longer cancels the run: it finishes and stays resumable."""
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    """``SWITCHBOARD_STREAM_BACKEND``: ``auto`` keeps events in Redis when ``REDIS_URL`` is set, so any
+    instance can resume a stream."""
+
+
 class ProviderSettings(Struct, frozen=True, kw_only=True):
     enabled: tuple[str, ...] = ("scripted",)
     """``SWITCHBOARD_PROVIDERS``: enabled instances, in fallback order."""
@@ -105,7 +128,13 @@ class Settings(Struct, frozen=True, kw_only=True):
     stores: StoreSettings = StoreSettings()
     chat: ChatSettings = ChatSettings()
     providers: ProviderSettings = ProviderSettings()
+    limits: LimitSettings = LimitSettings()
+    streams: StreamSettings = StreamSettings()
     log: LogSettings = LogSettings()
+
+    def uses_redis(self, backend: str) -> bool:
+        """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
+        return backend == "redis" or (backend == "auto" and bool(self.stores.redis_url))
 
     @property
     def database_url(self) -> str:
@@ -135,6 +164,13 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_HISTORY_LIMIT": ("chat", "history_limit"),
     "SWITCHBOARD_SSE_HEARTBEAT_S": ("chat", "sse_heartbeat_s"),
     "SWITCHBOARD_DEFAULT_PROVIDER": ("providers", "default"),
+    "SWITCHBOARD_RATE_LIMIT_BACKEND": ("limits", "backend"),
+    "SWITCHBOARD_RATE_LIMIT_RPM": ("limits", "requests_per_minute"),
+    "SWITCHBOARD_RATE_LIMIT_TPM": ("limits", "tokens_per_minute"),
+    "SWITCHBOARD_RATE_LIMIT_STREAMS": ("limits", "concurrent_streams"),
+    "SWITCHBOARD_RATE_LIMIT_FAILURE": ("limits", "on_backend_failure"),
+    "SWITCHBOARD_STREAM_RESUME_TTL_S": ("streams", "resume_ttl_s"),
+    "SWITCHBOARD_STREAM_BACKEND": ("streams", "backend"),
     "SWITCHBOARD_LOG_LEVEL": ("log", "level"),
     "SWITCHBOARD_LOG_FORMAT": ("log", "format"),
     "SWITCHBOARD_LOG_PROMPTS": ("log", "prompts"),

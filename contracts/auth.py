@@ -17,6 +17,10 @@ class Principal(Struct, frozen=True, kw_only=True):
     tenant_id: str
     scopes: frozenset[str]
     expires_at: datetime | None = None
+    requests_per_minute: int | None = None
+    """Per-key limits; ``None`` means the deployment's default (``SWITCHBOARD_RATE_LIMIT_*``)."""
+    tokens_per_minute: int | None = None
+    concurrent_streams: int | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or SCOPE_ADMIN in self.scopes

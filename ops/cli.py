@@ -69,14 +69,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _preflight(settings: Settings) -> None:
+    """Build every service once and close it again: database reachable and migrated, keys present,
+    providers built. A failure here is one clear line instead of a worker's traceback."""
+    from backend.wiring.table import build_registry, compile_graph
+
+    registry = await build_registry(compile_graph(settings))
+    await registry.aclose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate, then serve with uvicorn (uvloop + httptools)."""
     import uvicorn
 
     from backend.wiring.keys import dev_key, parse_keys
-    from backend.wiring.table import compile_graph
 
-    settings = compile_graph(_settings()).settings
+    settings = _settings()
+    try:
+        asyncio.run(_preflight(settings))
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"startup failed: {type(exc).__name__}: {exc}") from None
     server = settings.server
     host, port = args.host or server.host, args.port or server.port
     workers = args.workers or server.workers
@@ -113,6 +127,66 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_store(settings: Settings):  # type: ignore[no-untyped-def]
+    from adapters.keys.sqlalchemy_keys import SqlAlchemyApiKeyStore
+    from adapters.persistence.engine import create_engine, session_factory
+    from adapters.persistence.migrate import upgrade
+
+    async def open_store():  # type: ignore[no-untyped-def]
+        await upgrade(settings.database_url)
+        engine = create_engine(settings.database_url)
+        return engine, SqlAlchemyApiKeyStore(session_factory(engine))
+
+    return open_store()
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Create, list and revoke API keys stored (hashed) in the database."""
+    from datetime import UTC, datetime, timedelta
+
+    settings = _settings()
+
+    async def run() -> int:
+        engine, store = await _key_store(settings)
+        try:
+            if args.keys_command == "create":
+                expires = (
+                    datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+                )
+                secret, record = await store.create(
+                    args.tenant,
+                    frozenset(s for s in args.scopes.split(",") if s),
+                    expires_at=expires,
+                    requests_per_minute=args.rpm,
+                    tokens_per_minute=args.tpm,
+                    concurrent_streams=args.streams,
+                )
+                print(f"created key {record.id} for tenant {record.tenant_id} (scopes {args.scopes})")
+                print(f"secret (shown once, store it now): {secret}")
+            elif args.keys_command == "list":
+                now = datetime.now(UTC)
+                for r in await store.list(args.tenant):
+                    state = "active" if r.active(now) else ("revoked" if r.revoked_at else "expired")
+                    print(
+                        f"{r.id}  tenant={r.tenant_id}  scopes={'+'.join(sorted(r.scopes))}  "
+                        f"prefix={r.prefix}  {state}  expires={r.expires_at or '-'}"
+                    )
+            elif not await store.revoke(args.key_id):
+                print(f"no active key {args.key_id}", file=sys.stderr)
+                return 1
+            else:
+                print(f"revoked {args.key_id}")
+            return 0
+        finally:
+            await engine.dispose()
+
+    if settings.database_url.startswith("sqlite"):
+        from pathlib import Path
+
+        Path(settings.server.var_dir).mkdir(parents=True, exist_ok=True)
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help=cmd_migrate.__doc__)
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(func=cmd_migrate)
+    keys = sub.add_parser("keys", help=cmd_keys.__doc__)
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scopes", default="chat", help="comma-separated: chat, admin")
+    create.add_argument("--expires-in-days", type=int)
+    create.add_argument("--rpm", type=int, help="requests per minute for this key")
+    create.add_argument("--tpm", type=int, help="tokens per minute for this key")
+    create.add_argument("--streams", type=int, help="concurrent streams for this key")
+    listing = keys_sub.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=cmd_keys)
     serve = sub.add_parser("serve", help=cmd_serve.__doc__)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)

@@ -31,6 +31,18 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 CONNECTION_ERRORS = _connection_errors()
 """Exceptions meaning "the database cannot serve us right now" (down, unreachable, pool exhausted)."""
 
+UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+"""SQLSTATEs (prefixes) of a server that cannot serve us now: connection exceptions, too many connections,
+admin/crash shutdown, "the database system is starting up / shutting down". asyncpg's errors for these reach
+us as a plain ``DBAPIError``, not an ``OperationalError``."""
+
+
+def _is_unavailable(exc: sa_exc.DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or (
+        isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+    )
+
 
 @contextmanager
 def store_errors(store: str = "database") -> Iterator[None]:
@@ -41,6 +53,10 @@ def store_errors(store: str = "database") -> Iterator[None]:
     try:
         yield
     except CONNECTION_ERRORS as exc:
+        raise StoreUnavailable(f"{store} unavailable ({type(exc).__name__})") from exc
+    except sa_exc.DBAPIError as exc:
+        if not _is_unavailable(exc):
+            raise
         raise StoreUnavailable(f"{store} unavailable ({type(exc).__name__})") from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
@@ -20,9 +21,15 @@ _USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens
 
 def _record(row: Row[tuple[object, ...]]) -> UsageRecord:
     return UsageRecord(
-        tenant_id=row.tenant_id, key_id=row.key_id, conversation_id=row.conversation_id,
-        provider=row.provider, model=row.model, agent=row.agent, status=row.status,
-        latency_ms=row.latency_ms, created_at=row.created_at,
+        tenant_id=row.tenant_id,
+        key_id=row.key_id,
+        conversation_id=row.conversation_id,
+        provider=row.provider,
+        model=row.model,
+        agent=row.agent,
+        status=row.status,
+        latency_ms=row.latency_ms,
+        created_at=row.created_at,
         usage=Usage(**{name: getattr(row, name) for name in _USAGE_FIELDS}),
     )
 
@@ -34,16 +41,31 @@ class SqlAlchemyUsageRecorder:
         self._sessions = session_factory
 
     async def record(self, record: UsageRecord) -> None:
-        values = {
-            "id": uuid.uuid4().hex, "tenant_id": record.tenant_id, "key_id": record.key_id,
-            "conversation_id": record.conversation_id, "provider": record.provider, "model": record.model,
-            "agent": record.agent, "status": record.status, "latency_ms": record.latency_ms,
-            "created_at": record.created_at,
-            **{name: getattr(record.usage, name) for name in _USAGE_FIELDS},
-        }
+        await self.record_many([record])
+
+    async def record_many(self, records: Sequence[UsageRecord]) -> None:
+        """Insert several records in one transaction (the buffered recorder flushes batches)."""
+        if not records:
+            return
+        values = [
+            {
+                "id": uuid.uuid4().hex,
+                "tenant_id": r.tenant_id,
+                "key_id": r.key_id,
+                "conversation_id": r.conversation_id,
+                "provider": r.provider,
+                "model": r.model,
+                "agent": r.agent,
+                "status": r.status,
+                "latency_ms": r.latency_ms,
+                "created_at": r.created_at,
+                **{name: getattr(r.usage, name) for name in _USAGE_FIELDS},
+            }
+            for r in records
+        ]
         with store_errors():
             async with self._sessions() as session, session.begin():
-                await session.execute(insert(_table).values(values))
+                await session.execute(insert(_table), values)
 
     async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]:
         query = (

@@ -9,7 +9,9 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
+from backend.http.ratelimit_headers import rate_limit_headers
 from backend.http.svcs_plugin import container_of
+from backend.services.limits import Limits
 from contracts.auth import Principal
 from contracts.errors import Forbidden
 from contracts.ports import ApiKeyStore
@@ -42,8 +44,16 @@ def require(principal: Principal, scope: str) -> None:
 
 
 async def authenticate(request: Request[Any, Any, Any]) -> Principal:
-    """The HTTP dependency form of ``authenticate_connection``."""
-    return await authenticate_connection(request)
+    """Authenticate, then count the request against the key's requests-per-minute limit; the limit's
+    state goes out as ``RateLimit-*`` response headers."""
+    principal = await authenticate_connection(request)
+    limits: Limits = await container_of(request).aget(Limits)
+    decision = await limits.admit_request(principal)
+    if decision is not None:
+        request.scope["state"]["response_headers"] = rate_limit_headers(  # type: ignore[typeddict-item]
+            decision.limit, decision.remaining, decision.reset_s
+        )
+    return principal
 
 
 provide_principal = Provide(authenticate)

@@ -7,6 +7,7 @@ Bodies never carry tracebacks, secrets or prompt text.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from backend.http.ratelimit_headers import rate_limit_headers
 from contracts.errors import (
     DomainError,
     Forbidden,
@@ -91,7 +93,8 @@ def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
     if isinstance(exc, GuardrailBlocked):
         extra["decision"] = exc.decision
     if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
         extra["retryable"] = True
     if isinstance(exc, StoreUnavailable):
         extra["retryable"] = True

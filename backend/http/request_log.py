@@ -38,7 +38,12 @@ class RequestLogMiddleware(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                extra = scope.get("state", {}).get("response_headers") or {}  # type: ignore[attr-defined]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    *((k.lower().encode(), v.encode()) for k, v in extra.items() if status != 429),
+                ]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

@@ -2,28 +2,34 @@
 
 Frames are ``id:`` (1, 2, 3... strictly increasing) + ``event:`` (the event's tag) + ``data:`` (its JSON).
 While the stream waits (also before the first token) a ``: heartbeat`` comment is sent every
-``heartbeat_s``. The events are produced by a separate task so that waiting for the next event can time
-out into a heartbeat without cancelling the producer; when the client goes away, this generator is
-cancelled and cancels the producer, which cancels the provider run.
+``heartbeat_s``. Frames are produced by a separate task so that waiting for the next one can time out into a
+heartbeat without cancelling the producer.
 
-Exactly one terminal event is sent, last: if the producer dies without one, a ``run.failed`` is made here.
+When the client goes away, the response generator is cancelled. By default it cancels the producer, which
+cancels the provider run. With resumable streams on, the producer is *detached* instead: the run finishes,
+every frame goes to the ``StreamLog``, and a client can resume with ``Last-Event-ID`` on any instance.
+
+Exactly one terminal event is sent, last: if the events end without one, a ``run.failed`` is made here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
 import structlog
 
-from contracts.errors import ErrorInfo
+from backend.services.background import BackgroundTasks
+from contracts.errors import ErrorInfo, StoreUnavailable
 from contracts.events import TERMINAL_EVENTS, Failed, StreamEvent
+from contracts.ports import StreamLog
 
 log = structlog.get_logger("switchboard.sse")
 _encoder = msgspec.json.Encoder()
 _DONE = object()
 HEARTBEAT = b": heartbeat\n\n"
+FrameSink = Callable[[int, bytes, bool], Awaitable[None]]
 
 
 def frame(event_id: int, event: StreamEvent) -> bytes:
@@ -31,26 +37,61 @@ def frame(event_id: int, event: StreamEvent) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, str(tag).encode(), _encoder.encode(event))
 
 
-async def sse_frames(
-    events: AsyncIterator[StreamEvent], *, heartbeat_s: float, conversation_id: str | None = None
+def _failure(conversation_id: str | None, detail: str) -> Failed:
+    return Failed(
+        conversation_id=conversation_id, error=ErrorInfo(code="internal", detail=detail, retryable=True)
+    )
+
+
+async def encode(
+    events: AsyncIterator[StreamEvent], *, conversation_id: str | None, sink: FrameSink | None = None
 ) -> AsyncIterator[bytes]:
-    """Encode ``events`` as SSE frames with heartbeats; guarantees one terminal event, last."""
+    """Number and encode events; guarantee one terminal event, last; copy each frame to ``sink``."""
+    event_id = 0
+    terminal = False
+
+    async def emit(event: StreamEvent) -> bytes:
+        nonlocal event_id, terminal, sink
+        event_id += 1
+        terminal = isinstance(event, TERMINAL_EVENTS)
+        data = frame(event_id, event)
+        if sink is not None:
+            try:
+                await sink(event_id, data, terminal)
+            except StoreUnavailable:
+                log.warning("sse.resume_log_unavailable", event_id=event_id)
+                sink = None  # keep streaming to this client; only resumability is lost
+        return data
+
+    try:
+        async for event in events:
+            if not terminal:
+                yield await emit(event)
+    except Exception as exc:  # a bug below must still end the stream cleanly
+        log.error("sse.producer_failed", error=type(exc).__name__, exc_info=exc)
+        if not terminal:
+            yield await emit(_failure(conversation_id, "the stream failed unexpectedly; it has been logged"))
+    if not terminal:
+        yield await emit(_failure(conversation_id, "the stream ended without a result"))
+
+
+async def with_heartbeats(
+    frames: AsyncIterator[bytes], *, heartbeat_s: float, detach_into: BackgroundTasks | None = None
+) -> AsyncIterator[bytes]:
+    """Relay ``frames`` with heartbeat comments while waiting. On early exit (client gone) the producer
+    is cancelled, or left to finish in ``detach_into`` when given."""
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def produce() -> None:
         try:
-            async for event in events:
-                queue.put_nowait(event)
-        except Exception as exc:  # a bug below must still end the stream cleanly
-            log.error("sse.producer_failed", error=type(exc).__name__, exc_info=exc)
-            queue.put_nowait(exc)
+            async for chunk in frames:
+                queue.put_nowait(chunk)
         finally:
             queue.put_nowait(_DONE)
 
-    producer = asyncio.create_task(produce())
+    producer = asyncio.get_running_loop().create_task(produce())
     getter: asyncio.Future[object] | None = None
-    event_id = 0
-    terminal = False
+    finished = False
     try:
         while True:
             if getter is None:
@@ -61,26 +102,32 @@ async def sse_frames(
                 continue
             item, getter = getter.result(), None
             if item is _DONE:
+                finished = True
                 break
-            if terminal:
-                continue
-            if isinstance(item, Exception):
-                item = Failed(
-                    conversation_id=conversation_id,
-                    error=ErrorInfo(
-                        code="internal", detail="the stream failed unexpectedly; it has been logged"
-                    ),
-                )
-            event_id += 1
-            terminal = isinstance(item, TERMINAL_EVENTS)
-            yield frame(event_id, item)  # type: ignore[arg-type]
-        if not terminal:
-            failed = Failed(
-                conversation_id=conversation_id,
-                error=ErrorInfo(code="internal", detail="the stream ended without a result", retryable=True),
-            )
-            yield frame(event_id + 1, failed)
+            assert isinstance(item, bytes)
+            yield item
     finally:
         if getter is not None:
             getter.cancel()
-        producer.cancel()
+        if not finished:
+            if detach_into is not None:
+                detach_into.adopt(producer)
+            else:
+                producer.cancel()
+
+
+def log_sink(stream_log: StreamLog, stream_id: str) -> FrameSink:
+    async def sink(event_id: int, data: bytes, terminal: bool) -> None:
+        await stream_log.append(stream_id, event_id, data, terminal=terminal)
+
+    return sink
+
+
+async def sse_frames(
+    events: AsyncIterator[StreamEvent], *, heartbeat_s: float, conversation_id: str | None = None
+) -> AsyncIterator[bytes]:
+    """Encode ``events`` with heartbeats; the run is cancelled if the client goes away."""
+    async for chunk in with_heartbeats(
+        encode(events, conversation_id=conversation_id), heartbeat_s=heartbeat_s
+    ):
+        yield chunk

@@ -19,6 +19,11 @@ class BackgroundTasks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Track a task that is already running (e.g. a detached stream producer)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -15,13 +15,14 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
 
 from backend.services.background import BackgroundTasks
+from backend.services.limits import Limits
 from contracts.accounting import UsageRecord
 from contracts.agents import AgentDescriptor, ProviderDescriptor
 from contracts.auth import Principal
@@ -84,6 +85,7 @@ class PreparedTurn:
     user_item: UserMessage
     decisions: list[GuardrailDecision] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    stream_lease: str | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +107,7 @@ class ChatService:
         checker: GuardrailChecker,
         usage: UsageRecorder,
         background: BackgroundTasks | None = None,
+        limits: Limits | None = None,
         options: ChatOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -117,11 +120,15 @@ class ChatService:
         self._options = options or ChatOptions()
         self._clock = clock
         self._background = background or BackgroundTasks()
+        self._limits = limits
 
     # -- preparing ----------------------------------------------------------------------------------------
 
-    async def prepare(self, principal: Principal, request: ChatRequest) -> PreparedTurn:
-        """Resolve agent, provider and policy; check the input; load history. Raises domain errors."""
+    async def prepare(
+        self, principal: Principal, request: ChatRequest, *, streaming: bool = False
+    ) -> PreparedTurn:
+        """Resolve agent, provider and policy; check limits and the input; load history. Raises domain
+        errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends."""
         agent = self._agent(request.agent)
         provider_name = request.provider or agent.provider or self._providers.default
         try:
@@ -139,6 +146,8 @@ class ChatService:
         if not outcome.allowed:
             log.info("guardrail.blocked", stage="input", policy=policy.name, rule=outcome.decisions[-1].rule)
             raise GuardrailBlocked(outcome.decisions[-1])
+        if self._limits is not None:
+            await self._limits.admit_tokens(principal)
         conversation_id = request.conversation_id or new_id()
         history = await self._sessions.load_items(tenant, conversation_id, limit=self._options.history_limit)
         user_item = UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text)
@@ -149,7 +158,9 @@ class ChatService:
             context=ToolContext(tenant_id=tenant, conversation_id=conversation_id),
             model=request.model,
         )
+        lease = await self._limits.open_stream(principal) if streaming and self._limits else None
         return PreparedTurn(
+            stream_lease=lease,
             principal=principal,
             conversation_id=conversation_id,
             agent=agent,
@@ -233,8 +244,18 @@ class ChatService:
         """Stream one prepared turn: ``run.started``, deltas and tool events, then one terminal event.
 
         The terminal event is yielded only after the turn is stored. Cancellation (the consumer goes away)
-        closes the provider stream and stores the partial turn in the background.
+        closes the provider stream and stores the partial turn in the background. The turn's
+        concurrent-stream slot is released however the stream ends.
         """
+        try:
+            async with contextlib.aclosing(self._stream_turn(prepared)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            if prepared.stream_lease is not None and self._limits is not None:
+                self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
+
+    async def _stream_turn(self, prepared: PreparedTurn) -> AsyncGenerator[StreamEvent, None]:
         model = prepared.turn.model or prepared.provider.default_model
         yield RunStarted(
             conversation_id=prepared.conversation_id,
@@ -276,7 +297,7 @@ class ChatService:
                 prepared, finished.output, finished.usage, finished.model, finished.agent, steps
             )
         except GuardrailBlocked as exc:
-            await self._store_partial(prepared, "", steps, "blocked", finished.model)
+            await self._store_partial(prepared, "", steps, "blocked", finished.model, record=False)
             yield Failed(conversation_id=prepared.conversation_id, error=exc.info())
             return
         except DomainError as exc:
@@ -293,7 +314,14 @@ class ChatService:
         )
 
     async def _store_partial(
-        self, prepared: PreparedTurn, text: str, steps: list[ConversationItem], status: str, model: str
+        self,
+        prepared: PreparedTurn,
+        text: str,
+        steps: list[ConversationItem],
+        status: str,
+        model: str,
+        *,
+        record: bool = True,
     ) -> None:
         answer = AssistantMessage(
             id=new_id(),
@@ -308,7 +336,8 @@ class ChatService:
             await self._sessions.append(
                 prepared.principal.tenant_id, prepared.conversation_id, [prepared.user_item, *steps, answer]
             )
-            await self._record(prepared, Usage(), status, model)
+            if record:
+                await self._record(prepared, Usage(), status, model)
         except Exception:
             log.exception("chat.store_partial_failed", conversation_id=prepared.conversation_id)
         log.info("chat.ended", status=status, conversation_id=prepared.conversation_id)
@@ -334,6 +363,8 @@ class ChatService:
                 created_at=self._clock(),
             )
         )
+        if self._limits is not None:
+            await self._limits.charge_tokens(prepared.principal, usage.total_tokens)
 
     def _log_completed(
         self, prepared: PreparedTurn, usage: Usage, model: str, agent: str, output: str

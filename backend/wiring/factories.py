@@ -10,9 +10,13 @@ from pathlib import Path
 
 from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatOptions, ChatService
+from backend.services.limits import Limits
+from backend.services.usage_buffer import BufferedUsageRecorder
 from backend.settings import (
     AuthSettings,
     ChatSettings,
+    ConfigError,
+    LimitSettings,
     LogSettings,
     ProviderSettings,
     Settings,
@@ -26,7 +30,9 @@ from contracts.ports import (
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
+    RateLimiter,
     SessionStore,
+    StreamLog,
     ToolRegistryPort,
     UsageRecorder,
 )
@@ -134,16 +140,32 @@ def provider_directory(
 # -- keys, usage, services ---------------------------------------------------------------------------------
 
 
-def static_api_keys(auth: AuthSettings, settings: Settings) -> ApiKeyStore:
+async def api_keys(auth: AuthSettings, settings: Settings, db: Database) -> ApiKeyStore:
+    """Settings keys first, then database keys. Outside dev, refuse to start when there are none."""
+    from datetime import UTC, datetime
+
+    from adapters.keys.chain import ChainedApiKeyStore
+    from adapters.keys.sqlalchemy_keys import SqlAlchemyApiKeyStore
     from adapters.keys.static import StaticApiKeyStore
 
-    return StaticApiKeyStore(static_key_entries(auth, settings.server))
+    entries = static_key_entries(auth, settings.server)
+    stored = SqlAlchemyApiKeyStore(db.session_factory)
+    if not entries:
+        now = datetime.now(UTC)
+        if not any(record.active(now) for record in await stored.list()):
+            raise ConfigError(
+                f"no API keys: SWITCHBOARD_API_KEYS is empty and the database holds no active key, and "
+                f"SWITCHBOARD_ENV={settings.server.env} refuses to start without keys "
+                "(set SWITCHBOARD_API_KEYS or run `switchboard keys create`)"
+            )
+    return ChainedApiKeyStore([StaticApiKeyStore(entries), stored])
 
 
 def sql_usage(db: Database) -> UsageRecorder:
+    """Usage goes to the database in batches, off the request's critical path."""
     from adapters.persistence.sqlalchemy_usage import SqlAlchemyUsageRecorder
 
-    return SqlAlchemyUsageRecorder(db.session_factory)
+    return BufferedUsageRecorder(SqlAlchemyUsageRecorder(db.session_factory))
 
 
 def memory_usage() -> UsageRecorder:
@@ -160,6 +182,7 @@ def chat_service(
     checker: GuardrailChecker,
     usage: UsageRecorder,
     background: BackgroundTasks,
+    limits: Limits,
     chat: ChatSettings,
     log: LogSettings,
 ) -> ChatService:
@@ -171,9 +194,41 @@ def chat_service(
         checker=checker,
         usage=usage,
         background=background,
+        limits=limits,
         options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
     )
 
 
 def background_tasks() -> BackgroundTasks:
     return BackgroundTasks()
+
+
+# -- limits and resumable streams --------------------------------------------------------------------------
+
+
+def memory_rate_limiter() -> RateLimiter:
+    from adapters.limits.memory_limiter import MemoryRateLimiter
+
+    return MemoryRateLimiter()
+
+
+def redis_rate_limiter(redis: RedisClient) -> RateLimiter:
+    from adapters.limits.redis_limiter import RedisRateLimiter
+
+    return RedisRateLimiter(redis.client)
+
+
+def limits(limiter: RateLimiter, settings: LimitSettings) -> Limits:
+    return Limits(limiter, settings)
+
+
+def memory_stream_log() -> StreamLog:
+    from adapters.streams.memory_stream_log import MemoryStreamLog
+
+    return MemoryStreamLog()
+
+
+def redis_stream_log(redis: RedisClient) -> StreamLog:
+    from adapters.streams.redis_stream_log import RedisStreamLog
+
+    return RedisStreamLog(redis.client)

@@ -16,6 +16,7 @@ import svcs
 
 from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatService
+from backend.services.limits import Limits
 from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
 from backend.wiring.files import file_problems
@@ -29,7 +30,9 @@ from contracts.ports import (
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
+    RateLimiter,
     SessionStore,
+    StreamLog,
     ToolRegistryPort,
     UsageRecorder,
 )
@@ -44,6 +47,9 @@ REQUIRED: tuple[type, ...] = (
     GuardrailChecker,
     ApiKeyStore,
     UsageRecorder,
+    StreamLog,
+    BackgroundTasks,
+    Limits,
 )
 """Ports the HTTP edge asks for."""
 
@@ -54,7 +60,7 @@ def table(settings: Settings) -> list[Provide]:
     # Policies overrides, keys and usage always live in the database; sessions may live elsewhere.
     db_label = "sqlite" if settings.database_url.startswith("sqlite") else "postgres"
     rows = [Provide(Database, f.database, f"sqlalchemy ({db_label})", close="aclose", ping="ping")]
-    if stores.sessions == "redis" or stores.redis_url:
+    if stores.redis_url:
         rows.append(Provide(RedisClient, f.redis_client, "redis", close="aclose", ping="ping"))
     sessions = {
         "sql": Provide(SessionStore, f.sql_sessions, "SqlAlchemySessionStore"),
@@ -74,9 +80,20 @@ def table(settings: Settings) -> list[Provide]:
             ping="ping",
         ),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
-        Provide(ApiKeyStore, f.static_api_keys, "StaticApiKeyStore (settings)"),
-        Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder"),
+        Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
+        Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
         Provide(BackgroundTasks, f.background_tasks, "BackgroundTasks", close="drain"),
+        Provide(Limits, f.limits, "Limits (per request)", per_request=True),
+        (
+            Provide(RateLimiter, f.redis_rate_limiter, "RedisRateLimiter")
+            if settings.uses_redis(settings.limits.backend)
+            else Provide(RateLimiter, f.memory_rate_limiter, "MemoryRateLimiter")
+        ),
+        (
+            Provide(StreamLog, f.redis_stream_log, "RedisStreamLog")
+            if settings.uses_redis(settings.streams.backend)
+            else Provide(StreamLog, f.memory_stream_log, "MemoryStreamLog")
+        ),
         Provide(ChatService, f.chat_service, "ChatService (per request)", per_request=True),
     ]
     return rows
@@ -100,8 +117,13 @@ class CompiledGraph:
 def compile_graph(settings: Settings) -> CompiledGraph:
     """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
     problems = provider_problems(settings.providers) + key_problems(settings.auth, settings.server)
-    if settings.stores.sessions == "redis" and not settings.stores.redis_url:
-        problems.append("SWITCHBOARD_SESSION_STORE=redis needs REDIS_URL")
+    for variable, choice in (
+        ("SWITCHBOARD_SESSION_STORE", settings.stores.sessions),
+        ("SWITCHBOARD_RATE_LIMIT_BACKEND", settings.limits.backend),
+        ("SWITCHBOARD_STREAM_BACKEND", settings.streams.backend),
+    ):
+        if choice == "redis" and not settings.stores.redis_url:
+            problems.append(f"{variable}=redis needs REDIS_URL")
     if not problems:
         problems = file_problems(settings.chat, settings.providers)
     if problems:

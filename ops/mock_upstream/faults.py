@@ -36,7 +36,7 @@ class MockConfig(msgspec.Struct, kw_only=True):
 
 def fault_for(headers: Any, body: dict[str, Any], path: str, recorder: Recorder) -> str | None:
     """The fault to apply to this request, or None (also None for a used ``-once`` key)."""
-    raw = headers.get("x-mock-fault")
+    raw: str | None = headers.get("x-mock-fault")
     if not raw:
         model = str(body.get("model", ""))
         raw = model[len("fault-") :] if model.startswith("fault-") else None

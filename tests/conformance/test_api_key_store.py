@@ -88,7 +88,8 @@ async def test_created_key_authenticates_and_only_its_hash_is_stored(
     assert secret.startswith("sb_")
     assert secret.startswith(record.prefix)
     assert await store.authenticate(secret) == Principal(
-        key_id=record.id, tenant_id="acme", scopes=frozenset({"chat", "admin"})
+        key_id=record.id, tenant_id="acme", scopes=frozenset({"chat", "admin"}),
+        requests_per_minute=60, concurrent_streams=2,
     )
     assert await db.count("api_keys", secret_sha256=hash_secret(secret)) == 1
     async with db.engine.connect() as conn:

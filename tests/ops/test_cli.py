@@ -58,7 +58,7 @@ def test_bad_configuration_exits_nonzero_with_one_clear_line() -> None:
         "SWITCHBOARD_PROVIDERS": ("nope", "SWITCHBOARD_PROVIDER_NOPE_KIND"),
         "SWITCHBOARD_DEFAULT_PROVIDER": ("other", "SWITCHBOARD_DEFAULT_PROVIDER"),
         "SWITCHBOARD_PORT": ("eighty", "SWITCHBOARD_PORT"),
-        "SWITCHBOARD_API_KEYS": ("", "SWITCHBOARD_API_KEYS"),
+        "SWITCHBOARD_API_KEYS": ("no-colons-here", "SWITCHBOARD_API_KEYS"),
     }
     for variable, (value, named) in cases.items():
         result = run("-m", "ops", "check", **{variable: value})
@@ -83,3 +83,49 @@ def test_catalog_naming_a_disabled_provider_fails_at_check(tmp_path: Path) -> No
     missing = run("-m", "ops", "check", SWITCHBOARD_AGENTS_FILE=str(tmp_path / "absent.toml"))
     assert missing.returncode == 2
     assert "SWITCHBOARD_AGENTS_FILE" in missing.stderr
+
+
+def test_serve_refuses_to_start_outside_dev_without_any_key(tmp_path: Path) -> None:
+    result = run(
+        "-m",
+        "ops",
+        "serve",
+        "--port",
+        "1",
+        SWITCHBOARD_API_KEYS="",
+        SWITCHBOARD_ENV="prod",
+        SWITCHBOARD_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 2
+    assert "no API keys" in result.stderr
+    assert "switchboard keys create" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_created_by_the_cli_authenticate_and_revoke(tmp_path: Path) -> None:
+    env = {"SWITCHBOARD_VAR_DIR": str(tmp_path), "SWITCHBOARD_API_KEYS": ""}
+    created = run("-m", "ops", "keys", "create", "--tenant", "acme", "--scopes", "chat", **env)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.split("secret (shown once, store it now): ")[1].strip()
+    key_id = created.stdout.split()[2]
+    listed = run("-m", "ops", "keys", "list", **env)
+    assert key_id in listed.stdout
+    assert secret not in listed.stdout
+    assert "active" in listed.stdout
+    check = (
+        "import asyncio, sys; from backend.settings import load_settings;"
+        "from backend.wiring.table import build_registry, compile_graph; from contracts.ports import ApiKeyStore\n"
+        "async def main():\n"
+        "    registry = await build_registry(compile_graph(load_settings(dotenv=None)))\n"
+        "    import svcs\n"
+        "    async with svcs.Container(registry) as c:\n"
+        "        p = await (await c.aget(ApiKeyStore)).authenticate(sys.argv[1])\n"
+        "    await registry.aclose()\n"
+        "    print('TENANT', p.tenant_id if p else None)\n"
+        "asyncio.run(main())"
+    )
+    assert "TENANT acme" in run("-c", check, secret, SWITCHBOARD_ENV="prod", **env).stdout
+    assert run("-m", "ops", "keys", "revoke", key_id, **env).returncode == 0
+    assert "revoked" in run("-m", "ops", "keys", "list", **env).stdout
+    refused = run("-m", "ops", "serve", "--port", "1", SWITCHBOARD_ENV="prod", **env)
+    assert refused.returncode == 2

@@ -23,10 +23,15 @@ def build(ctx: BuildContext, settings: OpenAISettings) -> ProviderInstance:
     )
     clients = ClientHolder(settings)
     builder = AgentBuilder(settings, clients, ctx.catalog, ctx.tools)
+
+    async def aclose() -> None:
+        builder.clear()
+        await clients.aclose()
+
     return ProviderInstance(
         descriptor=descriptor,
         runtime=OpenAIAgentRuntime(descriptor, settings, clients, builder),
         realtime=OpenAIRealtime(descriptor, settings),
         moderation=OpenAIModeration(ctx.name, settings, clients),
-        aclose=clients.aclose,
+        aclose=aclose,
     )

@@ -27,7 +27,7 @@ class RetryPolicy:
         None when the failure must not be retried (not retryable, or the budget is spent)."""
         if not retryable or attempt >= self.max_retries:
             return None
-        backoff = min(MAX_BACKOFF_S, self.base_delay_s * (2**attempt))
+        backoff = min(MAX_BACKOFF_S, self.base_delay_s * (2.0**attempt))
         jittered = backoff * (0.5 + self.rng.random() / 2)
         if retry_after_s is not None:
             return min(retry_after_s, MAX_RETRY_AFTER_S)

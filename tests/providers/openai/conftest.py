@@ -122,8 +122,12 @@ def api_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def instance(mock: MockUpstream, api_mode: str, tools: FakeToolRegistry) -> AsyncIterator[ProviderInstance]:
-    built = KIND.build(BuildContext(name="openai", tools=tools, catalog=FakeCatalog()), settings_for(mock, api_mode))
+async def instance(
+    mock: MockUpstream, api_mode: str, tools: FakeToolRegistry
+) -> AsyncIterator[ProviderInstance]:
+    built = KIND.build(
+        BuildContext(name="openai", tools=tools, catalog=FakeCatalog()), settings_for(mock, api_mode)
+    )
     yield built
     assert built.aclose is not None
     await built.aclose()

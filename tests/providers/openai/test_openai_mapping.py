@@ -9,8 +9,8 @@ from conftest import NOW
 from adapters.providers.openai.agents.mapping import (
     decode_arguments,
     history_to_input,
-    stream_event_to_neutral,
     steps_of,
+    stream_event_to_neutral,
     usage_from_sdk,
 )
 from adapters.providers.openai.realtime.mapping import client_to_upstream, upstream_to_neutral, usage_of
@@ -36,7 +36,9 @@ def test_usage_maps_cached_and_reasoning_tokens() -> None:
 
 
 def test_usage_without_details_or_total() -> None:
-    sdk = NS(input_tokens=3, output_tokens=2, total_tokens=0, input_tokens_details=None, output_tokens_details=None)
+    sdk = NS(
+        input_tokens=3, output_tokens=2, total_tokens=0, input_tokens_details=None, output_tokens_details=None
+    )
     assert usage_from_sdk(sdk) == Usage(input_tokens=3, output_tokens=2, total_tokens=5)
     assert usage_from_sdk(None) == Usage()
 
@@ -76,7 +78,9 @@ def test_text_delta_event() -> None:
 
 def test_tool_events_use_the_registrys_result() -> None:
     raw_call = NS(type="function_call", call_id="c9", name="lookup", arguments='{"query": "q"}')
-    called = NS(type="run_item_stream_event", name="tool_called", item=NS(type="tool_call_item", raw_item=raw_call))
+    called = NS(
+        type="run_item_stream_event", name="tool_called", item=NS(type="tool_call_item", raw_item=raw_call)
+    )
     output_item = NS(type="tool_call_output_item", raw_item={"call_id": "c9", "output": "x"}, output="x")
     output = NS(type="run_item_stream_event", name="tool_output", item=output_item)
     result = ToolResult(call_id="c9", name="lookup", output="bad query", is_error=True)
@@ -113,7 +117,9 @@ def test_realtime_mapping() -> None:
     create, respond = client_to_upstream(InputText(text="hi"))
     assert create["item"]["content"] == [{"type": "input_text", "text": "hi"}]
     assert respond == {"type": "response.create"}
-    assert client_to_upstream(InputAudio(audio="QUJD")) == [{"type": "input_audio_buffer.append", "audio": "QUJD"}]
+    assert client_to_upstream(InputAudio(audio="QUJD")) == [
+        {"type": "input_audio_buffer.append", "audio": "QUJD"}
+    ]
     assert upstream_to_neutral({"type": "response.text.delta", "delta": "a"}) == OutputTextDelta(delta="a")
     assert upstream_to_neutral({"type": "response.output_audio.delta", "delta": "QUJD"}) == OutputAudioDelta(
         audio="QUJD"
@@ -121,5 +127,12 @@ def test_realtime_mapping() -> None:
     error = upstream_to_neutral({"type": "error", "error": {"code": "bad_event", "message": "secret prompt"}})
     assert isinstance(error, RealtimeError)
     assert "secret prompt" not in error.error.detail and "bad_event" in error.error.detail
-    usage = {"input_tokens": 4, "output_tokens": 2, "total_tokens": 6, "input_token_details": {"cached_tokens": 1}}
-    assert usage_of({"usage": usage}) == Usage(input_tokens=4, output_tokens=2, total_tokens=6, cached_tokens=1)
+    usage = {
+        "input_tokens": 4,
+        "output_tokens": 2,
+        "total_tokens": 6,
+        "input_token_details": {"cached_tokens": 1},
+    }
+    assert usage_of({"usage": usage}) == Usage(
+        input_tokens=4, output_tokens=2, total_tokens=6, cached_tokens=1
+    )

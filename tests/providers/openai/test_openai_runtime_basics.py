@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import msgspec
-from conftest import NOW, FakeToolRegistry, turn
+from conftest import NOW, FakeCatalog, FakeToolRegistry, settings_for, turn
 
-from contracts.conversations import AssistantMessage, UserMessage
+from adapters.providers.openai import KIND
+from contracts.conversations import AssistantMessage, ToolCallItem, ToolResultItem, UserMessage
 from contracts.events import AgentHandoff, RunFinished, TextDelta, ToolCalled, ToolOutput, UsageReported
-from contracts.providers import ProviderInstance
+from contracts.providers import BuildContext, ProviderInstance
 from contracts.tools import ToolContext
 from ops.mock_upstream import MockUpstream
 
@@ -18,7 +19,9 @@ async def collect(instance: ProviderInstance, text: str, **kwargs: object) -> li
     return [event async for event in instance.runtime.stream(turn(text, **kwargs))]
 
 
-async def test_run_returns_the_upstream_answer(instance: ProviderInstance, mock: MockUpstream, api_mode: str) -> None:
+async def test_run_returns_the_upstream_answer(
+    instance: ProviderInstance, mock: MockUpstream, api_mode: str
+) -> None:
     result = await instance.runtime.run(turn("hello world"))
     assert result.output == "Mock answer to: hello world"
     assert (result.agent, result.model, result.steps) == ("assistant", "gpt-4.1-mini", ())
@@ -38,7 +41,11 @@ async def test_stream_yields_deltas_then_usage_then_finished(
     assert isinstance(events[-2], UsageReported)
     finished = events[-1]
     assert isinstance(finished, RunFinished)
-    assert (finished.output, finished.agent, finished.model) == ("Mock answer to: hello world", "assistant", "gpt-4.1-mini")
+    assert (finished.output, finished.agent, finished.model) == (
+        "Mock answer to: hello world",
+        "assistant",
+        "gpt-4.1-mini",
+    )
     [record] = mock.requests
     assert record.stream and record.completed and not record.closed_early
 
@@ -121,3 +128,35 @@ async def test_ping_lists_models(instance: ProviderInstance, mock: MockUpstream)
     health = await instance.runtime.ping()
     assert health.ok
     assert mock.requests[0].path == "/v1/models"
+
+
+async def test_stored_tool_calls_are_replayed_to_the_upstream(
+    instance: ProviderInstance, mock: MockUpstream, api_mode: str
+) -> None:
+    history = (
+        UserMessage(id="u1", created_at=NOW, text="use lookup"),
+        ToolCallItem(id="t1", created_at=NOW, call_id="call_1", name="lookup", arguments={"query": "tea"}),
+        ToolResultItem(id="t2", created_at=NOW, call_id="call_1", name="lookup", output="result for tea"),
+        AssistantMessage(id="a1", created_at=NOW, text="Tea it is"),
+    )
+    await instance.runtime.run(turn("thanks", history=history))
+    body = mock.requests[0].body
+    if api_mode == "responses":
+        kinds = [item.get("type", "message") for item in body["input"]]
+        assert kinds == ["message", "function_call", "function_call_output", "message", "message"]
+    else:
+        roles = [m["role"] for m in body["messages"]]
+        assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]
+        assert body["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": "result for tea"}
+
+
+async def test_local_instance_without_a_key_works(mock: MockUpstream, api_mode: str) -> None:
+    settings = settings_for(mock, api_mode, api_key=None)
+    assert KIND.validate("local", settings) == []
+    built = KIND.build(BuildContext(name="local", tools=FakeToolRegistry(), catalog=FakeCatalog()), settings)
+    try:
+        result = await built.runtime.run(turn("hi"))
+    finally:
+        assert built.aclose is not None
+        await built.aclose()
+    assert result.output == "Mock answer to: hi"

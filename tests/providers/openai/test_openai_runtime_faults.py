@@ -8,14 +8,22 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from conftest import API_KEY, AGENTS, FakeCatalog, FakeToolRegistry, settings_for, turn
+from conftest import AGENTS, API_KEY, FakeCatalog, FakeToolRegistry, settings_for, turn
 
 from adapters.providers.openai import KIND
 from contracts.errors import ProviderUnavailable
 from contracts.events import RunFinished, TextDelta, UsageReported
+from contracts.ports import AgentTurn
 from contracts.providers import BuildContext, ProviderInstance
 from contracts.usage import Usage
 from ops.mock_upstream import MockConfig, MockUpstream, running_mock
+
+
+async def drain(instance: ProviderInstance, agent_turn: AgentTurn, deltas: list[str] | None = None) -> None:
+    """Consume a stream to its end, keeping its text deltas in ``deltas``."""
+    async for event in instance.runtime.stream(agent_turn):
+        if isinstance(event, TextDelta) and deltas is not None:
+            deltas.append(event.delta)
 
 
 def expected_usage(input_words: int, output_words: int) -> Usage:
@@ -68,7 +76,9 @@ async def test_429_once_is_retried_after_retry_after(instance: ProviderInstance,
     assert time.monotonic() - started >= 0.9  # the mock's Retry-After: 1
 
 
-async def test_streamed_429_once_is_retried_before_any_output(instance: ProviderInstance, mock: MockUpstream) -> None:
+async def test_streamed_429_once_is_retried_before_any_output(
+    instance: ProviderInstance, mock: MockUpstream
+) -> None:
     events = [e async for e in instance.runtime.stream(turn("hello", model="fault-429-once"))]
     assert "".join(e.delta for e in events if isinstance(e, TextDelta)) == "Mock answer to: hello"
     assert len(mock.requests) == 2
@@ -78,12 +88,13 @@ async def test_streamed_429_once_is_retried_before_any_output(instance: Provider
 async def test_500_gives_retryable_provider_unavailable_after_the_budget(
     instance: ProviderInstance, mock: MockUpstream, streamed: bool
 ) -> None:
+    attempt = (
+        drain(instance, turn("hello", model="fault-500"))
+        if streamed
+        else instance.runtime.run(turn("hello", model="fault-500"))
+    )
     with pytest.raises(ProviderUnavailable) as caught:
-        if streamed:
-            async for _ in instance.runtime.stream(turn("hello", model="fault-500")):
-                pass
-        else:
-            await instance.runtime.run(turn("hello", model="fault-500"))
+        await attempt
     error = caught.value
     assert (error.retryable, error.upstream_status, error.provider) == (True, 500, "openai")
     assert API_KEY not in str(error) and API_KEY not in error.detail
@@ -95,18 +106,17 @@ async def test_drop_mid_stream_raises_after_some_deltas_without_retry(
 ) -> None:
     deltas: list[str] = []
     with pytest.raises(ProviderUnavailable) as caught:
-        async for event in instance.runtime.stream(turn("tell me a long story please", model="fault-drop")):
-            if isinstance(event, TextDelta):
-                deltas.append(event.delta)
+        await drain(instance, turn("tell me a long story please", model="fault-drop"), deltas)
     assert deltas == ["Mock ", "answer "]
     assert caught.value.retryable
     assert len(mock.requests) == 1
 
 
-async def test_malformed_stream_chunk_is_a_provider_error(instance: ProviderInstance, mock: MockUpstream) -> None:
+async def test_malformed_stream_chunk_is_a_provider_error(
+    instance: ProviderInstance, mock: MockUpstream
+) -> None:
     with pytest.raises(ProviderUnavailable):
-        async for _ in instance.runtime.stream(turn("hello there you", model="fault-malformed")):
-            pass
+        await drain(instance, turn("hello there you", model="fault-malformed"))
     assert len(mock.requests) == 1
 
 
@@ -127,7 +137,9 @@ async def test_timeout_is_retryable_and_names_no_status(mock: MockUpstream, api_
 async def slow_instance(api_mode: str) -> AsyncIterator[tuple[ProviderInstance, MockUpstream]]:
     async with running_mock(config=MockConfig(token_delay_ms=100)) as slow:
         settings = settings_for(slow, api_mode)
-        built = KIND.build(BuildContext(name="openai", tools=FakeToolRegistry(), catalog=FakeCatalog()), settings)
+        built = KIND.build(
+            BuildContext(name="openai", tools=FakeToolRegistry(), catalog=FakeCatalog()), settings
+        )
         yield built, slow
         assert built.aclose is not None
         await built.aclose()

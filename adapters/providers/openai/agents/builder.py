@@ -58,6 +58,10 @@ class AgentBuilder:
             self._cache[key] = self._build_graph(descriptor, override)
         return self._cache[key]
 
+    def clear(self) -> None:
+        """Forget every built agent (their models hold the client being closed)."""
+        self._cache.clear()
+
     def _build_graph(self, root: AgentDescriptor, override: str | None) -> SdkAgent:
         built: dict[str, SdkAgent] = {}
         pending = [root]
@@ -79,15 +83,14 @@ class AgentBuilder:
             if descriptor.output_schema is not None
             else None
         )
-        extra: dict[str, ModelSettings] = {}
-        if self._settings.api_mode == "chat_completions":
-            extra["model_settings"] = ModelSettings(include_usage=True)
+        chat = self._settings.api_mode == "chat_completions"
+        model_settings = ModelSettings(include_usage=True) if chat else ModelSettings()
         return Agent[TurnContext](
             name=descriptor.key,
             handoff_description=descriptor.description or None,
             instructions=descriptor.instructions,
             tools=[function_tool(spec, self._tools) for spec in specs],
             model=self.model(self.model_name(descriptor, override)),
-            **extra,
+            model_settings=model_settings,
             output_type=output,
         )

@@ -55,7 +55,7 @@ class RetryingModel(Model):
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
+    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         """The inner model's stream, retried only while nothing has been yielded anywhere."""
         attempt = 0
         while True:

@@ -7,11 +7,11 @@ SDK run (``result.cancel()``), which closes the upstream HTTP request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 import msgspec
-from agents import RunConfig, Runner
+from agents import RunConfig, Runner, TResponseInputItem, set_tracing_export_api_key
 
 from adapters.providers.openai.agents.builder import AgentBuilder
 from adapters.providers.openai.agents.mapping import (
@@ -39,6 +39,10 @@ def _output_text(final_output: Any) -> str:
     return msgspec.json.encode(final_output).decode()
 
 
+def _input(turn: AgentTurn) -> list[TResponseInputItem]:
+    return cast(list[TResponseInputItem], history_to_input(turn.history, turn.input))
+
+
 def _model_of(agent: Any, default: str) -> str:
     return str(getattr(agent.model, "model", None) or default)
 
@@ -57,6 +61,9 @@ class OpenAIAgentRuntime:
         self._settings = settings
         self._clients = clients
         self._builder = builder
+        if settings.tracing and settings.api_key:
+            # Traces go to OpenAI's trace ingestion with this instance's key (process-wide setting).
+            set_tracing_export_api_key(settings.api_key)
         self._run_config = RunConfig(
             tracing_disabled=not settings.tracing,
             trace_include_sensitive_data=False,
@@ -78,7 +85,7 @@ class OpenAIAgentRuntime:
         try:
             result = await Runner.run(
                 agent,
-                history_to_input(turn.history, turn.input),
+                _input(turn),
                 context=context,
                 max_turns=self._settings.max_turns,
                 run_config=self._run_config,
@@ -95,7 +102,7 @@ class OpenAIAgentRuntime:
             steps=steps_of(result.new_items, context.results),
         )
 
-    async def stream(self, turn: AgentTurn) -> AsyncIterator[RuntimeEvent]:
+    async def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
         """Yield neutral events, then ``UsageReported`` and ``RunFinished``. No retry once anything
         has been yielded; closing the iterator cancels the run and its upstream request."""
         agent = self._builder.agent(turn.agent, turn.model)
@@ -105,7 +112,7 @@ class OpenAIAgentRuntime:
         try:
             result = Runner.run_streamed(
                 agent,
-                history_to_input(turn.history, turn.input),
+                _input(turn),
                 context=context,
                 max_turns=self._settings.max_turns,
                 run_config=self._run_config,
@@ -114,7 +121,7 @@ class OpenAIAgentRuntime:
             raise self._error(exc) from None
         finally:
             RUN_GUARD.reset(token)
-        events = result.stream_events()
+        events = cast(AsyncGenerator[Any, None], result.stream_events())
         finished = False
         try:
             try:
