@@ -75,7 +75,11 @@ class PrivatePostgres:
     def _run(self, tool: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*self._as_postgres, str(self.bin_dir / tool), *args],
-            cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def _check(self, tool: str, *args: str) -> None:
@@ -95,14 +99,18 @@ class PrivatePostgres:
     def init(self) -> None:
         if self._as_postgres:
             shutil.chown(self.root, user="postgres", group="postgres")
-        self._check("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self._check(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"
+        )
 
     def start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
         )
-        self._check("pg_ctl", "start", "-w", "-t", "20", "-D", str(self.data), "-l", str(self.log), "-o", options)
+        self._check(
+            "pg_ctl", "start", "-w", "-t", "20", "-D", str(self.data), "-l", str(self.log), "-o", options
+        )
 
     def stop(self, mode: str = "fast", *, wait: bool = True) -> None:
         self._check("pg_ctl", "stop", "-w" if wait else "-W", "-t", "20", "-m", mode, "-D", str(self.data))
@@ -220,7 +228,9 @@ async def send(client: httpx.AsyncClient, route: str, phase: Callable[[], str] =
         body = response.json()
     except ValueError:
         body = response.text[:300]
-    return Outcome(started, phase(), route, response.status_code, response.headers.get("content-type", ""), body)
+    return Outcome(
+        started, phase(), route, response.status_code, response.headers.get("content-type", ""), body
+    )
 
 
 @dataclass
@@ -254,13 +264,15 @@ class Load:
         """Requests sent and answered within ``phase``."""
         return [o for o in self.outcomes if o.phase == phase and o.end_phase == phase]
 
-    async def wait_for(self, what: str, condition: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, what: str, condition: Callable[[], bool], within: float) -> None:
+        deadline = time.monotonic() + within
         while not condition():
             if self.sent >= MAX_REQUESTS:
-                pytest.fail(f"request budget ({MAX_REQUESTS}) spent waiting for {what}:\n{report(self.outcomes)}")
+                pytest.fail(
+                    f"request budget ({MAX_REQUESTS}) spent waiting for {what}:\n{report(self.outcomes)}"
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"timed out ({timeout}s) waiting for {what}:\n{report(self.outcomes)}")
+                pytest.fail(f"timed out ({within}s) waiting for {what}:\n{report(self.outcomes)}")
             await asyncio.sleep(0.02)
 
 
@@ -307,7 +319,10 @@ async def test_postgres_restart_answers_503_then_recovers_without_restarting_the
         SWITCHBOARD_DB_POOL_SIZE="4",
         SWITCHBOARD_DB_MAX_OVERFLOW="2",
     )
-    async with live_server(settings) as base, httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        live_server(settings) as base,
+        httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client,
+    ):
         canary = await client.post("/v1/chat", json={"message": "remember the outage canary"}, headers=auth())
         assert canary.status_code == 200, canary.text
         canary_id = canary.json()["conversation_id"]
@@ -374,7 +389,10 @@ async def test_refused_connections_while_postgres_shuts_down_answer_503(
     settings = make_settings(
         tmp_path, DATABASE_URL=private_postgres.url(database), SWITCHBOARD_DB_POOL_TIMEOUT_S="1"
     )
-    async with live_server(settings) as base, httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        live_server(settings) as base,
+        httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client,
+    ):
         assert (await send(client, "chat")).status == 200
 
         # A session that keeps the smart shutdown waiting, from which the app's connections are cut.
@@ -425,14 +443,19 @@ async def test_exhausted_pool_answers_503_and_recovers(
         SWITCHBOARD_DB_MAX_OVERFLOW="0",
         SWITCHBOARD_DB_POOL_TIMEOUT_S="0.2",
     )
-    async with live_server(settings) as base, httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+    async with (
+        live_server(settings) as base,
+        httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client,
+    ):
         assert (await send(client, "chat")).status == 200
 
         # The app's only pooled connection is held by a listing that waits on a lock taken here.
         async with conversations_locked(private_postgres.dsn(database)) as locker:
             holder = asyncio.create_task(send(client, "list", lambda: "holder"))
             await wait_for_lock_waiter(locker, database, holder)
-            pressure = await asyncio.gather(*(send(client, r, lambda: "pressure") for r in ["chat", "list"] * 15))
+            pressure = await asyncio.gather(
+                *(send(client, r, lambda: "pressure") for r in ["chat", "list"] * 15)
+            )
             ready_under_pressure = await ready_status(client)
 
         held = await holder
