@@ -22,7 +22,11 @@ def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     if header:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-    return connection.headers.get("x-api-key") or None
+    key = connection.headers.get("x-api-key")
+    if key is None and connection.scope["type"] == "websocket":
+        # Browsers cannot set headers on a WebSocket; query strings are never logged.
+        key = connection.query_params.get("api_key")
+    return key or None
 
 
 async def authenticate_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -150,3 +150,21 @@ def test_realtime_round_trip_over_websocket(tmp_path: Any) -> None:
             assert "hello realtime" in event["text"]
             ws.send_json({"type": "bogus"})
             assert ws.receive_json()["type"] == "error"
+
+
+def test_realtime_refuses_without_a_key_and_accepts_the_query_key(tmp_path: Any) -> None:
+    from litestar.testing import TestClient
+    from litestar.exceptions import WebSocketDisconnect
+
+    from backend.app import create_app
+    from tests.support.app import KEY_A, make_settings
+
+    with TestClient(create_app(make_settings(tmp_path))) as client:
+        try:
+            with client.websocket_connect("/v1/realtime") as ws:
+                ws.receive_json()
+            raise AssertionError("connected without a key")
+        except WebSocketDisconnect as exc:
+            assert exc.code == 4401
+        with client.websocket_connect(f"/v1/realtime?api_key={KEY_A}") as ws:
+            assert ws.receive_json()["type"] == "session.started"
