@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,9 @@ MESSAGE = " ".join(f"word{n}" for n in range(40))
 
 
 @pytest.fixture(scope="module")
-def instances(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def instances(
+    postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     db = 14  # a Redis database of its own, emptied first: limits and streams use fixed key prefixes
     shared_redis = redis_url.rsplit("/", 1)[0] + f"/{db}"
     import redis
@@ -44,14 +45,19 @@ def instances(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
 def test_a_conversation_written_through_one_is_read_through_the_other(instances: tuple[str, str]) -> None:
     a, b = instances
     cid = f"two-{uuid.uuid4().hex[:8]}"
-    written = httpx.post(f"{a}/v1/chat", json={"message": "remember me", "conversation_id": cid},
-                         headers=auth(), timeout=30)
+    written = httpx.post(
+        f"{a}/v1/chat", json={"message": "remember me", "conversation_id": cid}, headers=auth(), timeout=30
+    )
     assert written.status_code == 200, written.text
     read = httpx.get(f"{b}/v1/conversations/{cid}", headers=auth(), timeout=10)
     assert read.status_code == 200
     assert [i["text"] for i in read.json()["items"] if i["type"] == "user_message"] == ["remember me"]
-    follow_up = httpx.post(f"{b}/v1/chat", json={"message": "what did I say?", "conversation_id": cid},
-                           headers=auth(), timeout=30)
+    follow_up = httpx.post(
+        f"{b}/v1/chat",
+        json={"message": "what did I say?", "conversation_id": cid},
+        headers=auth(),
+        timeout=30,
+    )
     assert "remember me" in follow_up.json()["output"]
 
 
@@ -67,8 +73,13 @@ def test_the_rate_limit_is_one_budget_across_instances(instances: tuple[str, str
 
 def test_a_stream_started_on_one_instance_resumes_on_the_other(instances: tuple[str, str]) -> None:
     a, b = instances
-    with httpx.stream("POST", f"{a}/v1/chat/stream", json={"message": MESSAGE}, headers=auth("key-tenant-a-admin"),
-                      timeout=30) as response:
+    with httpx.stream(
+        "POST",
+        f"{a}/v1/chat/stream",
+        json={"message": MESSAGE},
+        headers=auth("key-tenant-a-admin"),
+        timeout=30,
+    ) as response:
         assert response.status_code == 200
         stream_id = response.headers["x-stream-id"]
         received = ""
@@ -78,8 +89,11 @@ def test_a_stream_started_on_one_instance_resumes_on_the_other(instances: tuple[
                 break
     seen = events(parse_frames(received.rsplit("\n\n", 1)[0] + "\n\n"))
     last_id = seen[-1].id
-    resumed = httpx.get(f"{b}/v1/chat/stream/{stream_id}",
-                        headers={**auth("key-tenant-a-admin"), "Last-Event-ID": str(last_id)}, timeout=30)
+    resumed = httpx.get(
+        f"{b}/v1/chat/stream/{stream_id}",
+        headers={**auth("key-tenant-a-admin"), "Last-Event-ID": str(last_id)},
+        timeout=30,
+    )
     assert resumed.status_code == 200
     rest = events(parse_frames(resumed.text))
     assert [f.id for f in rest] == list(range(last_id + 1, last_id + 1 + len(rest)))
