@@ -1,8 +1,8 @@
 """``SessionStore`` on SQLAlchemy: SQLite (embedded default) and Postgres.
 
-Append runs in one transaction: upsert the conversation row, then
-``UPDATE conversations SET item_count = item_count + n ... RETURNING item_count``. That update takes the
-row lock (Postgres) or the database write lock (SQLite), so concurrent appenders to one conversation are
+Append runs in one transaction: ``INSERT ... ON CONFLICT DO UPDATE SET item_count = item_count + n
+RETURNING item_count`` creates or bumps the conversation row in one statement. That takes the row lock
+(Postgres) or the database write lock (SQLite), so concurrent appenders to one conversation are
 serialised and each receives its own contiguous block of ``seq`` numbers.
 """
 
@@ -52,21 +52,13 @@ class SqlAlchemySessionStore:
         now = datetime.now(UTC)
         values = {
             "tenant_id": tenant_id, "id": conversation_id, "created_at": now, "updated_at": now,
-            "item_count": 0, "title": title_for(items),
+            "item_count": len(items), "title": title_for(items),
         }
         with store_errors():
             async with self._sessions() as session:
                 try:
                     async with session.begin():
-                        await session.execute(self._insert_if_absent(session, values))
-                        row = (
-                            await session.execute(
-                                update(_conv)
-                                .where(_conv.c.tenant_id == tenant_id, _conv.c.id == conversation_id)
-                                .values(item_count=_conv.c.item_count + len(items), updated_at=now)
-                                .returning(*_conv.c)
-                            )
-                        ).one()
+                        row = (await session.execute(self._upsert(session, values, len(items), now))).one()
                         if items:
                             first = row.item_count - len(items)
                             await session.execute(
@@ -81,13 +73,20 @@ class SqlAlchemySessionStore:
         return _info(row)
 
     @staticmethod
-    def _insert_if_absent(session: AsyncSession, values: dict[str, object]) -> Executable:
+    def _upsert(session: AsyncSession, values: dict[str, object], added: int, now: datetime) -> Executable:
+        """One statement: create the conversation, or bump its count, returning the row. On conflict the
+        update takes the row lock (Postgres) or the write lock (SQLite), which serialises appenders."""
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
-            return postgresql.insert(_conv).values(values).on_conflict_do_nothing()
-        if dialect == "sqlite":
-            return sqlite.insert(_conv).values(values).on_conflict_do_nothing()
-        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+            statement: Any = postgresql.insert(_conv).values(values)
+        elif dialect == "sqlite":
+            statement = sqlite.insert(_conv).values(values)
+        else:
+            raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+        return statement.on_conflict_do_update(
+            index_elements=[_conv.c.tenant_id, _conv.c.id],
+            set_={"item_count": _conv.c.item_count + added, "updated_at": now},
+        ).returning(*_conv.c)
 
     @staticmethod
     def _item_values(

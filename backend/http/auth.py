@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 
 from backend.http.ratelimit_headers import rate_limit_headers
@@ -23,7 +24,7 @@ def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
     key = connection.headers.get("x-api-key")
-    if key is None and connection.scope["type"] == "websocket":
+    if key is None and connection.scope["type"] == ScopeType.WEBSOCKET:
         # Browsers cannot set headers on a WebSocket; query strings are never logged.
         key = connection.query_params.get("api_key")
     return key or None

@@ -148,8 +148,13 @@ class ChatService:
             raise GuardrailBlocked(outcome.decisions[-1])
         if self._limits is not None:
             await self._limits.admit_tokens(principal)
-        conversation_id = request.conversation_id or new_id()
-        history = await self._sessions.load_items(tenant, conversation_id, limit=self._options.history_limit)
+        if request.conversation_id is None:  # a new conversation: nothing to load
+            conversation_id, history = new_id(), []
+        else:
+            conversation_id = request.conversation_id
+            history = await self._sessions.load_items(
+                tenant, conversation_id, limit=self._options.history_limit
+            )
         user_item = UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text)
         turn = AgentTurn(
             agent=agent,

@@ -69,7 +69,7 @@ def table(settings: Settings) -> list[Provide]:
     }[stores.sessions]
     rows += [
         sessions,
-        Provide(GuardrailPolicyStore, f.sql_policies, "SqlAlchemyPolicyStore + policy file"),
+        Provide(GuardrailPolicyStore, f.sql_policies, "SqlAlchemyPolicyStore + policy file, cached 2 s"),
         Provide(ToolRegistryPort, f.tool_registry, "ToolRegistry (time, calculator, search)"),
         Provide(AgentCatalog, f.agent_catalog, "TomlAgentCatalog"),
         Provide(

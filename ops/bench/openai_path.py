@@ -83,7 +83,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def running_stack(tmp: Path, startup_timeout_s: float = 60.0) -> Iterator[str]:
     """The mock and the service as subprocesses; yields the service's base URL; always stops both."""
     base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_", "DATABASE_URL"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SWITCHBOARD_", "OPENAI_", "DATABASE_URL", "REDIS_URL"))
     }
     base |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []

@@ -10,7 +10,7 @@ forwards no ``x-mock-*`` header) and one service (``python -m ops serve``) with 
 - ``slow`` / ``slowchat``: the two API modes on the paced mock.
 
 The service gets an agents file written here (``AGENTS_TOML``), runs in a temporary directory (so no
-``.env`` of the developer's is read) and both processes are always terminated, even when startup or a
+``.env`` of the developer's is read) and every process is always terminated, even when startup or a
 test fails. Their stdout/stderr go to files; a failing test's report carries their tails.
 """
 
