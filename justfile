@@ -42,10 +42,12 @@ providers: sync
 
 # --- develop ---------------------------------------------------------------------------------------------
 
-# install the locked dependencies into .venv
+# install the locked dependencies into .venv, with bytecode compiled ahead (fast startup even where
+# PYTHONDONTWRITEBYTECODE is set)
 [group('develop')]
 sync:
-    uv sync --locked --quiet
+    uv sync --locked --quiet --compile-bytecode
+    uv run --no-sync python -m compileall -q contracts backend adapters ops
 
 # run the whole test suite
 [group('develop')]

@@ -34,17 +34,23 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    settings: Settings | None = None, *, configure: Callable[[svcs.Registry], Any] | None = None
+    settings: Settings | None = None,
+    *,
+    configure: Callable[[svcs.Registry], Any] | None = None,
+    registry: svcs.Registry | None = None,
 ) -> Litestar:
     """Build the app. ``configure`` runs after the registry is built: tests use it to override services
-    (``registry.register_value(Port, fake)``) instead of monkeypatching."""
+    (``registry.register_value(Port, fake)``) instead of monkeypatching. A ``registry`` already built by
+    ``build_registry`` (``switchboard serve`` with one worker) is used as it is."""
     settings = settings or load_settings()
     compiled = compile_graph(settings)
     configure_logging(settings.log)
-    registry = svcs.Registry()
+    prebuilt = registry is not None
+    registry = registry if registry is not None else svcs.Registry()
 
     async def startup() -> None:
-        await build_registry(compiled, registry)
+        if not prebuilt:
+            await build_registry(compiled, registry)
         if configure is not None:
             configure(registry)
 

@@ -78,39 +78,57 @@ async def _preflight(settings: Settings) -> None:
     await registry.aclose()
 
 
+async def _serve_one(settings: Settings, host: str, port: int) -> None:
+    """One worker: build the services once, in this process and loop, then serve with them."""
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.wiring.table import build_registry, compile_graph
+
+    registry = await build_registry(compile_graph(settings))
+    _announce(settings, host, port, 1)
+    config = uvicorn.Config(
+        create_app(settings, registry=registry),
+        host=host,
+        port=port,
+        loop="none",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    await uvicorn.Server(config).serve()
+
+
+def _startup_failed(exc: Exception) -> ConfigError:
+    return (
+        exc if isinstance(exc, ConfigError) else ConfigError(f"startup failed: {type(exc).__name__}: {exc}")
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate, then serve with uvicorn (uvloop + httptools)."""
-    import uvicorn
+    import uvloop
 
     from backend.wiring.keys import dev_key, parse_keys
 
     settings = _settings()
-    try:
-        asyncio.run(_preflight(settings))
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise ConfigError(f"startup failed: {type(exc).__name__}: {exc}") from None
     server = settings.server
     host, port = args.host or server.host, args.port or server.port
     workers = args.workers or server.workers
-    base = f"http://{host}:{port}"
-    print(
-        f"Switchboard serving on {base} ({workers} worker{'s' if workers > 1 else ''}, "
-        f"providers: {', '.join(settings.providers.enabled)})"
-    )
-    print(f"API docs: {base}/docs")
     if not parse_keys(settings.auth.api_keys) and server.env == "dev":
-        print(
-            f"Authenticate with: Authorization: Bearer {dev_key(server, create=True)}  (dev key, tenant 'dev')"
-        )
-    else:
-        print("Authenticate with: Authorization: Bearer <one of SWITCHBOARD_API_KEYS>")
-    print(
-        f"Try: curl -s {base}/v1/chat -H 'Authorization: Bearer <key>' -H 'content-type: application/json' "
-        '-d \'{"message": "what is 6 * 7?"}\'',
-        flush=True,
-    )
+        dev_key(server, create=True)
+    try:
+        if workers == 1:
+            uvloop.run(_serve_one(settings, host, port))
+            return 0
+        asyncio.run(_preflight(settings))
+    except Exception as exc:
+        raise _startup_failed(exc) from None
+    _announce(settings, host, port, workers)
+    import uvicorn
+
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
@@ -125,6 +143,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _announce(settings: Settings, host: str, port: int, workers: int) -> None:
+    from backend.wiring.keys import dev_key, parse_keys
+
+    base = f"http://{host}:{port}"
+    print(
+        f"Switchboard serving on {base} ({workers} worker{'s' if workers > 1 else ''}, "
+        f"providers: {', '.join(settings.providers.enabled)})"
+    )
+    print(f"API docs: {base}/docs")
+    if not parse_keys(settings.auth.api_keys) and settings.server.env == "dev":
+        print(
+            f"Authenticate with: Authorization: Bearer {dev_key(settings.server, create=False)}"
+            "  (dev key, tenant 'dev')"
+        )
+    else:
+        print(
+            "Authenticate with: Authorization: Bearer <one of SWITCHBOARD_API_KEYS or a `switchboard keys` key>"
+        )
+    print(
+        f"Try: curl -s {base}/v1/chat -H 'Authorization: Bearer <key>' -H 'content-type: application/json' "
+        '-d \'{"message": "what is 6 * 7?"}\'',
+        flush=True,
+    )
 
 
 def _key_store(settings: Settings):  # type: ignore[no-untyped-def]

@@ -1,15 +1,15 @@
 """SQLAlchemy declarative models: the one ``MetaData`` that migrations and ``compare_metadata`` check.
 
-Timestamps are timezone-aware UTC on every backend (``UtcDateTime``); JSON bodies are msgspec-encoded
+Timestamps are timezone-aware UTC on every backend (advanced-alchemy's ``DateTimeUTC``); JSON bodies are msgspec-encoded
 text so the stored bytes are exactly what the contracts' encoders produce.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
-    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -17,10 +17,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -32,33 +30,11 @@ NAMING_CONVENTION = {
 }
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that always returns aware UTC datetimes (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
 class Base(DeclarativeBase):
     """Declarative base of every Switchboard table (one shared, convention-named ``MetaData``)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime()}
+    type_annotation_map = {datetime: DateTimeUTC()}
 
 
 class ConversationRow(Base):

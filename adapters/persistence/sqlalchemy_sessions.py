@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Executable, Row, Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Executable, Row, Table, and_, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError

@@ -98,8 +98,8 @@ def redis_sessions(redis: RedisClient, stores: StoreSettings) -> SessionStore:
 
 
 def sql_policies(db: Database, chat: ChatSettings) -> GuardrailPolicyStore:
-    from adapters.guardrails.policy_file import load_policies
     from adapters.guardrails.cached_policies import CachedPolicyStore
+    from adapters.guardrails.policy_file import load_policies
     from adapters.persistence.sqlalchemy_policies import SqlAlchemyPolicyStore
 
     return CachedPolicyStore(SqlAlchemyPolicyStore(db.session_factory, load_policies(chat.guardrails_file)))

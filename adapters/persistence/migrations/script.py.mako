@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import adapters.persistence.models  # noqa: F401 - autogenerate renders UtcDateTime by this path
+import advanced_alchemy.types  # noqa: F401 - autogenerate renders DateTimeUTC by this path
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

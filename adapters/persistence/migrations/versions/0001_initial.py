@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
 from alembic import op
-
-from adapters.persistence.models import UtcDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -25,8 +24,8 @@ def upgrade() -> None:
         "conversations",
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("id", sa.String(64), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", DateTimeUTC(), nullable=False),
+        sa.Column("updated_at", DateTimeUTC(), nullable=False),
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(200), nullable=True),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_conversations"),
@@ -40,7 +39,7 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("item_id", sa.String(128), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", DateTimeUTC(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("tenant_id", "conversation_id", "seq", name="pk_conversation_items"),
@@ -59,7 +58,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", DateTimeUTC(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "name", name="pk_guardrail_policies"),
     )
 
@@ -70,9 +69,9 @@ def upgrade() -> None:
         sa.Column("secret_sha256", sa.String(64), nullable=False),
         sa.Column("prefix", sa.String(16), nullable=False),
         sa.Column("scopes", sa.Text(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("expires_at", UtcDateTime(), nullable=True),
-        sa.Column("revoked_at", UtcDateTime(), nullable=True),
+        sa.Column("created_at", DateTimeUTC(), nullable=False),
+        sa.Column("expires_at", DateTimeUTC(), nullable=True),
+        sa.Column("revoked_at", DateTimeUTC(), nullable=True),
         sa.Column("requests_per_minute", sa.Integer(), nullable=True),
         sa.Column("tokens_per_minute", sa.Integer(), nullable=True),
         sa.Column("concurrent_streams", sa.Integer(), nullable=True),
@@ -97,7 +96,7 @@ def upgrade() -> None:
         sa.Column("total_tokens", sa.Integer(), nullable=False),
         sa.Column("cached_tokens", sa.Integer(), nullable=False),
         sa.Column("reasoning_tokens", sa.Integer(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", DateTimeUTC(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_usage_records"),
     )
     op.create_index("ix_usage_records_tenant_created", "usage_records", ["tenant_id", "created_at"])
