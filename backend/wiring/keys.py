@@ -5,11 +5,11 @@ Secrets are hashed (SHA-256) as soon as they are read; only hashes are kept.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.keys.hashing import hash_secret
 from backend.settings import AuthSettings, ConfigError, ServerSettings
 
 DEV_TENANT = "dev"
@@ -24,10 +24,6 @@ class KeyEntry:
     scopes: frozenset[str]
 
 
-def sha256_hex(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def parse_keys(raw: str) -> list[KeyEntry]:
     """Parse ``secret:tenant:scope+scope`` entries (comma-separated; ``sha256=<hex>`` instead of a secret)."""
     entries = []
@@ -39,7 +35,7 @@ def parse_keys(raw: str) -> list[KeyEntry]:
                 "(e.g. sk-123:acme:chat or sha256=<hex>:acme:chat+admin)"
             )
         secret, tenant, scopes = parts
-        digest = secret.removeprefix("sha256=") if secret.startswith("sha256=") else sha256_hex(secret)
+        digest = secret.removeprefix("sha256=") if secret.startswith("sha256=") else hash_secret(secret)
         if len(digest) != 64:
             raise ConfigError(f"SWITCHBOARD_API_KEYS entry #{position}: sha256= needs 64 hex characters")
         entries.append(
@@ -84,7 +80,7 @@ def static_key_entries(auth: AuthSettings, server: ServerSettings) -> list[KeyEn
         entries = [
             KeyEntry(
                 key_id="dev",
-                secret_sha256=sha256_hex(secret),
+                secret_sha256=hash_secret(secret),
                 tenant_id=DEV_TENANT,
                 scopes=frozenset({"chat", "admin"}),
             )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from adapters.catalog.toml_catalog import TomlAgentCatalog
 from adapters.guardrails.engine import RuleEngineChecker
+from adapters.persistence.memory_policies import MemoryPolicyStore
 from adapters.persistence.memory_sessions import MemorySessionStore
+from adapters.persistence.memory_usage import MemoryUsageRecorder
 from backend.services.chat import ChatService
 from backend.wiring.providers import Directory
 from contracts.accounting import UsageRecord
@@ -25,37 +27,15 @@ from tests.support.fakes import FakeRuntime
 PRINCIPAL = Principal(key_id="k1", tenant_id="t1", scopes=frozenset({"chat"}))
 
 
-class FakePolicies:
-    def __init__(self, *policies: GuardrailPolicy) -> None:
-        self.policies = {p.name: p for p in policies}
-
-    async def get(self, tenant_id: str, name: str) -> GuardrailPolicy | None:
-        return self.policies.get(name)
-
-    async def list(self, tenant_id: str) -> list[GuardrailPolicy]:
-        return list(self.policies.values())
-
-    async def put(self, tenant_id: str, policy: GuardrailPolicy) -> GuardrailPolicy:
-        self.policies[policy.name] = policy
-        return policy
-
-
-class FakeUsage:
-    def __init__(self) -> None:
-        self.records: list[UsageRecord] = []
-
-    async def record(self, record: UsageRecord) -> None:
-        self.records.append(record)
-
-    async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]:
-        return [r for r in self.records if r.tenant_id == tenant_id and r.created_at >= start]
+async def recorded(usage: MemoryUsageRecorder) -> list[UsageRecord]:
+    return await usage.since("t1", datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def make_service(
     runtime: FakeRuntime, *policies: GuardrailPolicy
-) -> tuple[ChatService, MemorySessionStore, FakeUsage]:
+) -> tuple[ChatService, MemorySessionStore, MemoryUsageRecorder]:
     sessions = MemorySessionStore()
-    usage = FakeUsage()
+    usage = MemoryUsageRecorder()
     catalog = TomlAgentCatalog.load(
         str(REPO / "config/agents.toml"), known_tools={"current_time", "calculator", "search_conversations"}
     )
@@ -64,7 +44,7 @@ def make_service(
         catalog=catalog,
         providers=directory,
         sessions=sessions,
-        policies=FakePolicies(*policies),
+        policies=MemoryPolicyStore(policies),
         checker=RuleEngineChecker(),
         usage=usage,
     )
@@ -77,7 +57,9 @@ async def test_a_turn_is_stored_whole_and_usage_recorded() -> None:
     items = await sessions.load_items("t1", "c1")
     assert [type(i).__name__ for i in items] == ["UserMessage", "AssistantMessage"]
     assert items[1].id == result.message_id
-    assert [(r.status, r.usage.total_tokens, r.key_id) for r in usage.records] == [("completed", 8, "k1")]
+    assert [(r.status, r.usage.total_tokens, r.key_id) for r in (await recorded(usage))] == [
+        ("completed", 8, "k1")
+    ]
 
 
 async def test_input_block_never_reaches_the_provider() -> None:
@@ -111,7 +93,7 @@ async def test_output_block_stores_nothing_and_records_the_spend() -> None:
         await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     assert raised.value.decision.stage == "output"
     assert await sessions.get("t1", "c1") is None
-    assert [r.status for r in usage.records] == ["blocked"]
+    assert [r.status for r in (await recorded(usage))] == ["blocked"]
 
 
 async def test_unknown_provider_names_the_field() -> None:
@@ -126,7 +108,7 @@ async def test_provider_failure_propagates_and_stores_nothing() -> None:
     with pytest.raises(ProviderUnavailable):
         await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     assert await sessions.get("t1", "c1") is None
-    assert [r.status for r in usage.records] == ["failed"]
+    assert [r.status for r in (await recorded(usage))] == ["failed"]
 
 
 async def test_stream_stores_before_completing_and_marks_failures() -> None:
