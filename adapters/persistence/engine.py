@@ -18,7 +18,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
-        sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError,
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        OSError,
     ]
     try:
         import asyncpg  # type: ignore[import-untyped]
@@ -94,12 +97,20 @@ def create_engine(
             # lock wait in SQLite's busy handler (sleeps of up to 100 ms: a long latency tail). Queueing
             # for one connection in the pool is fair (FIFO) and keeps p99 close to p50.
             engine = create_async_engine(
-                parsed, echo=echo, pool_size=1, max_overflow=0, pool_timeout=max(pool_timeout, 30.0),
+                parsed,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=max(pool_timeout, 30.0),
             )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        parsed, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
     )
 

@@ -41,7 +41,10 @@ class MemorySessionStore:
         if current is None:
             current = _Conversation(
                 info=ConversationInfo(
-                    id=conversation_id, tenant_id=tenant_id, created_at=now, updated_at=now,
+                    id=conversation_id,
+                    tenant_id=tenant_id,
+                    created_at=now,
+                    updated_at=now,
                     title=title_for(items),
                 )
             )
@@ -50,8 +53,12 @@ class MemorySessionStore:
         current.item_ids.update(new_ids)
         info = current.info
         current.info = ConversationInfo(
-            id=info.id, tenant_id=info.tenant_id, created_at=info.created_at, updated_at=now,
-            item_count=len(current.items), title=info.title,
+            id=info.id,
+            tenant_id=info.tenant_id,
+            created_at=info.created_at,
+            updated_at=now,
+            item_count=len(current.items),
+            title=info.title,
         )
         return current.info
 
@@ -100,8 +107,11 @@ class MemorySessionStore:
                 text = searchable_text(item)
                 if text is not None and matches(text, query):
                     hits.append(
-                        SearchHit(conversation_id=conversation.info.id, item_id=item.id,
-                                  snippet=snippet(text, query))
+                        SearchHit(
+                            conversation_id=conversation.info.id,
+                            item_id=item.id,
+                            snippet=snippet(text, query),
+                        )
                     )
                     if len(hits) >= limit:
                         return hits

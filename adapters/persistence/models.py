@@ -57,7 +57,8 @@ class ConversationItemRow(Base):
     __tablename__ = "conversation_items"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "conversation_id"], ["conversations.tenant_id", "conversations.id"],
+            ["tenant_id", "conversation_id"],
+            ["conversations.tenant_id", "conversations.id"],
             ondelete="CASCADE",
         ),
         UniqueConstraint("tenant_id", "conversation_id", "item_id"),

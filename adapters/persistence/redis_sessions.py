@@ -89,17 +89,21 @@ class RedisSessionStore:
 
     def _keys(self, tenant_id: str, conversation_id: str) -> list[str]:
         return [
-            self._key(tenant_id, "conv", conversation_id), self._key(tenant_id, "items", conversation_id),
-            self._key(tenant_id, "ids", conversation_id), self._key(tenant_id, "convs"),
+            self._key(tenant_id, "conv", conversation_id),
+            self._key(tenant_id, "items", conversation_id),
+            self._key(tenant_id, "ids", conversation_id),
+            self._key(tenant_id, "convs"),
         ]
 
     @staticmethod
     def _info(tenant_id: str, conversation_id: str, fields: dict[str, str]) -> ConversationInfo:
         return ConversationInfo(
-            id=conversation_id, tenant_id=tenant_id,
+            id=conversation_id,
+            tenant_id=tenant_id,
             created_at=datetime.fromisoformat(fields["created_at"]),
             updated_at=datetime.fromisoformat(fields["updated_at"]),
-            item_count=int(fields["item_count"]), title=fields.get("title"),
+            item_count=int(fields["item_count"]),
+            title=fields.get("title"),
         )
 
     async def append(
@@ -107,8 +111,14 @@ class RedisSessionStore:
     ) -> ConversationInfo:
         now = datetime.now(UTC)
         args: list[Any] = [
-            conversation_id, now.isoformat(), _micros(now), self._ttl, title_for(items) or "", len(items),
-            *(item.id for item in items), *(_encoder.encode(item) for item in items),
+            conversation_id,
+            now.isoformat(),
+            _micros(now),
+            self._ttl,
+            title_for(items) or "",
+            len(items),
+            *(item.id for item in items),
+            *(_encoder.encode(item) for item in items),
         ]
         try:
             with redis_errors():
@@ -151,7 +161,8 @@ class RedisSessionStore:
                 await self._client.zrem(self._key(tenant_id, "convs"), *gone)
         return [
             self._info(tenant_id, cid, {_str(k): _str(v) for k, v in raw.items()})
-            for cid, raw in zip(ids, headers, strict=True) if raw
+            for cid, raw in zip(ids, headers, strict=True)
+            if raw
         ]
 
     async def _ordered_ids(
@@ -163,7 +174,10 @@ class RedisSessionStore:
         if after is not None:
             score = _micros(after[0])
             with redis_errors():
-                ties = [_str(m) for m in cast("list[bytes]", await self._client.zrangebyscore(index, score, score))]
+                ties = [
+                    _str(m)
+                    for m in cast("list[bytes]", await self._client.zrangebyscore(index, score, score))
+                ]
             yield sorted((m for m in ties if m < after[1]), reverse=True)
             top = f"({score}"
         offset, batch = 0, 50
@@ -209,8 +223,11 @@ class RedisSessionStore:
                 for item in reversed(await self.load_items(tenant_id, conversation_id)):
                     text = searchable_text(item)
                     if text is not None and matches(text, query):
-                        hits.append(SearchHit(conversation_id=conversation_id, item_id=item.id,
-                                              snippet=snippet(text, query)))
+                        hits.append(
+                            SearchHit(
+                                conversation_id=conversation_id, item_id=item.id, snippet=snippet(text, query)
+                            )
+                        )
                         if len(hits) >= limit:
                             return hits
         return hits

@@ -48,7 +48,9 @@ class SqlAlchemyPolicyStore:
 
     async def put(self, tenant_id: str, policy: GuardrailPolicy) -> GuardrailPolicy:
         values = {
-            "tenant_id": tenant_id, "name": policy.name, "body": _encoder.encode(policy).decode(),
+            "tenant_id": tenant_id,
+            "name": policy.name,
+            "body": _encoder.encode(policy).decode(),
             "updated_at": datetime.now(UTC),
         }
         with store_errors():

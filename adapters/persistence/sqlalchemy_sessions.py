@@ -1,9 +1,10 @@
 """``SessionStore`` on SQLAlchemy: SQLite (embedded default) and Postgres.
 
-Append runs in one transaction: ``INSERT ... ON CONFLICT DO UPDATE SET item_count = item_count + n
-RETURNING item_count`` creates or bumps the conversation row in one statement. That takes the row lock
-(Postgres) or the database write lock (SQLite), so concurrent appenders to one conversation are
-serialised and each receives its own contiguous block of ``seq`` numbers.
+Appends are group-committed (``group_commit.py``): concurrent appends share one transaction of two
+statements, a multi-row ``INSERT ... ON CONFLICT DO UPDATE SET item_count = item_count + excluded.item_count
+RETURNING`` and one insert of all items. The upsert takes the row locks (Postgres) or the write lock
+(SQLite), so concurrent appenders to one conversation are serialised and each call receives its own
+contiguous block of ``seq`` numbers, all or nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.cursors import decode_cursor, encode_cursor
 from adapters.persistence.engine import store_errors
+from adapters.persistence.group_commit import GroupCommit
 from adapters.persistence.models import ConversationItemRow, ConversationRow
 from adapters.persistence.search_snippets import searchable_text, snippet, title_for
 from contracts.conversations import ConversationInfo, ConversationItem, ConversationPage, SearchHit
@@ -30,13 +32,19 @@ from contracts.errors import InvalidRequest
 _encoder = msgspec.json.Encoder()
 _item_decoder = msgspec.json.Decoder(ConversationItem)
 _conv = cast(Table, ConversationRow.__table__)
+_Append = tuple[str, str, tuple[ConversationItem, ...]]
+"""(tenant_id, conversation_id, items): one ``append`` call, as queued for group commit."""
 _items = cast(Table, ConversationItemRow.__table__)
 
 
 def _info(row: Row[tuple[str, str, datetime, datetime, int, str | None]]) -> ConversationInfo:
     return ConversationInfo(
-        tenant_id=row.tenant_id, id=row.id, created_at=row.created_at, updated_at=row.updated_at,
-        item_count=row.item_count, title=row.title,
+        tenant_id=row.tenant_id,
+        id=row.id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        item_count=row.item_count,
+        title=row.title,
     )
 
 
@@ -45,37 +53,83 @@ class SqlAlchemySessionStore:
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = session_factory
+        self._group: GroupCommit[_Append, ConversationInfo] = GroupCommit(
+            self._append_batch, self._append_one
+        )
 
     async def append(
         self, tenant_id: str, conversation_id: str, items: Sequence[ConversationItem]
     ) -> ConversationInfo:
+        return await self._group.submit((tenant_id, conversation_id, tuple(items)))
+
+    async def _append_one(self, request: _Append) -> ConversationInfo:
+        [info] = await self._append_batch([request])
+        return info
+
+    async def _append_batch(self, requests: Sequence[_Append]) -> builtins.list[ConversationInfo]:
+        """Append several requests in one transaction: one multi-row upsert of the conversations (each
+        row's count bumped by what this batch adds to it, returning the new counts), then one insert of
+        every item. The upsert takes the row locks (Postgres) or the write lock (SQLite), so concurrent
+        batches are serialised and each request receives its own contiguous block of ``seq`` numbers."""
         now = datetime.now(UTC)
-        values = {
-            "tenant_id": tenant_id, "id": conversation_id, "created_at": now, "updated_at": now,
-            "item_count": len(items), "title": title_for(items),
-        }
+        added: dict[tuple[str, str], int] = {}
+        titles: dict[tuple[str, str], str | None] = {}
+        for tenant_id, conversation_id, items in requests:
+            key = (tenant_id, conversation_id)
+            added[key] = added.get(key, 0) + len(items)
+            titles.setdefault(key, title_for(items))
+        values = [
+            {
+                "tenant_id": t,
+                "id": c,
+                "created_at": now,
+                "updated_at": now,
+                "item_count": n,
+                "title": titles[(t, c)],
+            }
+            for (t, c), n in added.items()
+        ]
         with store_errors():
             async with self._sessions() as session:
                 try:
                     async with session.begin():
-                        row = (await session.execute(self._upsert(session, values, len(items), now))).one()
-                        if items:
-                            first = row.item_count - len(items)
-                            await session.execute(
-                                insert(_items),
-                                [self._item_values(tenant_id, conversation_id, first + i, item)
-                                 for i, item in enumerate(items)],
+                        rows = (await session.execute(self._upsert(session, values))).all()
+                        next_seq = {
+                            (r.tenant_id, r.id): r.item_count - added[(r.tenant_id, r.id)] for r in rows
+                        }
+                        by_key = {(r.tenant_id, r.id): r for r in rows}
+                        item_values: builtins.list[dict[str, object]] = []
+                        infos: builtins.list[ConversationInfo] = []
+                        for tenant_id, conversation_id, items in requests:
+                            key = (tenant_id, conversation_id)
+                            first = next_seq[key]
+                            next_seq[key] = first + len(items)
+                            item_values += [
+                                self._item_values(tenant_id, conversation_id, first + i, item)
+                                for i, item in enumerate(items)
+                            ]
+                            row = by_key[key]
+                            infos.append(
+                                ConversationInfo(
+                                    tenant_id=tenant_id,
+                                    id=conversation_id,
+                                    created_at=row.created_at,
+                                    updated_at=row.updated_at,
+                                    item_count=first + len(items),
+                                    title=row.title,
+                                )
                             )
+                        if item_values:
+                            await session.execute(insert(_items), item_values)
                 except IntegrityError as exc:
                     raise InvalidRequest(
                         "an item id is repeated in this conversation", field="items"
                     ) from exc
-        return _info(row)
+        return infos
 
     @staticmethod
-    def _upsert(session: AsyncSession, values: dict[str, object], added: int, now: datetime) -> Executable:
-        """One statement: create the conversation, or bump its count, returning the row. On conflict the
-        update takes the row lock (Postgres) or the write lock (SQLite), which serialises appenders."""
+    def _upsert(session: AsyncSession, values: builtins.list[dict[str, object]]) -> Executable:
+        """Create each conversation, or add this batch's item count to it, returning the rows."""
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             statement: Any = postgresql.insert(_conv).values(values)
@@ -85,7 +139,10 @@ class SqlAlchemySessionStore:
             raise NotImplementedError(f"unsupported database dialect {dialect!r}")
         return statement.on_conflict_do_update(
             index_elements=[_conv.c.tenant_id, _conv.c.id],
-            set_={"item_count": _conv.c.item_count + added, "updated_at": now},
+            set_={
+                "item_count": _conv.c.item_count + statement.excluded.item_count,
+                "updated_at": statement.excluded.updated_at,
+            },
         ).returning(*_conv.c)
 
     @staticmethod
@@ -94,9 +151,14 @@ class SqlAlchemySessionStore:
     ) -> dict[str, object]:
         text = searchable_text(item)
         return {
-            "tenant_id": tenant_id, "conversation_id": conversation_id, "seq": seq, "item_id": item.id,
-            "type": type(item).__struct_config__.tag, "created_at": item.created_at,
-            "payload": _encoder.encode(item).decode(), "search_text": text.lower() if text else None,
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "item_id": item.id,
+            "type": type(item).__struct_config__.tag,
+            "created_at": item.created_at,
+            "payload": _encoder.encode(item).decode(),
+            "search_text": text.lower() if text else None,
         }
 
     async def get(self, tenant_id: str, conversation_id: str) -> ConversationInfo | None:
@@ -173,6 +235,9 @@ class SqlAlchemySessionStore:
         hits = []
         for row in rows:
             text = searchable_text(_item_decoder.decode(row.payload)) or ""
-            hits.append(SearchHit(conversation_id=row.conversation_id, item_id=row.item_id,
-                                  snippet=snippet(text, query)))
+            hits.append(
+                SearchHit(
+                    conversation_id=row.conversation_id, item_id=row.item_id, snippet=snippet(text, query)
+                )
+            )
         return hits

@@ -79,36 +79,47 @@ async def with_heartbeats(
     frames: AsyncIterator[bytes], *, heartbeat_s: float, detach_into: BackgroundTasks | None = None
 ) -> AsyncIterator[bytes]:
     """Relay ``frames`` with heartbeat comments while waiting. On early exit (client gone) the producer
-    is cancelled, or left to finish in ``detach_into`` when given."""
+    is cancelled, or left to finish in ``detach_into`` when given.
+
+    Hot path: one producer task and one timer task per stream; relaying a frame is a ``put_nowait`` and a
+    ``get`` that returns at once when a frame is waiting (no task or timeout handle per frame).
+    """
     queue: asyncio.Queue[object] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    last_put = loop.time()
 
     async def produce() -> None:
+        nonlocal last_put
         try:
             async for chunk in frames:
                 queue.put_nowait(chunk)
+                last_put = loop.time()
         finally:
             queue.put_nowait(_DONE)
 
-    producer = asyncio.get_running_loop().create_task(produce())
-    getter: asyncio.Future[object] | None = None
+    async def beat() -> None:
+        nonlocal last_put
+        while True:
+            idle = loop.time() - last_put
+            if idle >= heartbeat_s:
+                queue.put_nowait(HEARTBEAT)
+                last_put = loop.time()
+                idle = 0.0
+            await asyncio.sleep(heartbeat_s - idle)
+
+    producer = loop.create_task(produce())
+    timer = loop.create_task(beat())
     finished = False
     try:
         while True:
-            if getter is None:
-                getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter}, timeout=heartbeat_s)
-            if not done:
-                yield HEARTBEAT
-                continue
-            item, getter = getter.result(), None
+            item = await queue.get()
             if item is _DONE:
                 finished = True
                 break
             assert isinstance(item, bytes)
             yield item
     finally:
-        if getter is not None:
-            getter.cancel()
+        timer.cancel()
         if not finished:
             if detach_into is not None:
                 detach_into.adopt(producer)

@@ -31,3 +31,13 @@ async def test_cache_hits_expire_and_local_puts_invalidate() -> None:
     assert await cache.get("t", "default") == strict
     now[0] = 2.5
     assert await cache.get("t", "default") == GuardrailPolicy(name="default")
+
+
+async def test_concurrent_misses_share_one_load() -> None:
+    import asyncio
+
+    inner = CountingStore()
+    cache = CachedPolicyStore(inner)
+    results = await asyncio.gather(*(cache.get("t", "default") for _ in range(50)))
+    assert inner.gets == 1
+    assert all(r == GuardrailPolicy(name="default") for r in results)

@@ -44,11 +44,15 @@ def upgrade() -> None:
         sa.Column("search_text", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("tenant_id", "conversation_id", "seq", name="pk_conversation_items"),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "conversation_id"], ["conversations.tenant_id", "conversations.id"],
-            name="fk_conversation_items_tenant_id_conversation_id_conversations", ondelete="CASCADE",
+            ["tenant_id", "conversation_id"],
+            ["conversations.tenant_id", "conversations.id"],
+            name="fk_conversation_items_tenant_id_conversation_id_conversations",
+            ondelete="CASCADE",
         ),
         sa.UniqueConstraint(
-            "tenant_id", "conversation_id", "item_id",
+            "tenant_id",
+            "conversation_id",
+            "item_id",
             name="uq_conversation_items_tenant_id_conversation_id_item_id",
         ),
     )
