@@ -72,3 +72,9 @@ async def empty_postgres_url(postgres_url: str) -> AsyncIterator[str]:
 @pytest.mark.services
 async def test_postgres_upgrade_matches_models(empty_postgres_url: str) -> None:
     await _check(empty_postgres_url)
+
+
+def test_the_quick_head_read_from_the_scripts_agrees_with_alembic() -> None:
+    from adapters.persistence.migrate import head, quick_head
+
+    assert quick_head() == head()
