@@ -49,6 +49,10 @@ class StoreSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_SESSION_STORE``: where conversations live."""
     redis_url: str = ""
     """``REDIS_URL``: needed by ``SWITCHBOARD_SESSION_STORE=redis``."""
+    redis_max_connections: int = 100
+    """``SWITCHBOARD_REDIS_MAX_CONNECTIONS``: Redis connections per process; more callers wait."""
+    redis_pool_timeout_s: float = 5.0
+    """``SWITCHBOARD_REDIS_POOL_TIMEOUT_S``: waiting longer for a Redis connection answers 503."""
     session_ttl_s: int = 0
     """``SWITCHBOARD_SESSION_TTL_S``: Redis sessions expire after this many idle seconds (0: never)."""
     db_pool_size: int = 10
@@ -155,6 +159,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_SESSION_STORE": ("stores", "sessions"),
     "REDIS_URL": ("stores", "redis_url"),
     "SWITCHBOARD_SESSION_TTL_S": ("stores", "session_ttl_s"),
+    "SWITCHBOARD_REDIS_MAX_CONNECTIONS": ("stores", "redis_max_connections"),
+    "SWITCHBOARD_REDIS_POOL_TIMEOUT_S": ("stores", "redis_pool_timeout_s"),
     "SWITCHBOARD_DB_POOL_SIZE": ("stores", "db_pool_size"),
     "SWITCHBOARD_DB_MAX_OVERFLOW": ("stores", "db_max_overflow"),
     "SWITCHBOARD_DB_POOL_TIMEOUT_S": ("stores", "db_pool_timeout_s"),

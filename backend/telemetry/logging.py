@@ -22,6 +22,16 @@ _NOISY = (
 )
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at write time (loggers are cached on first use)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(settings: LogSettings) -> None:
     """Configure structlog and the stdlib root logger once per process."""
     pretty = settings.format == "console" or (settings.format == "auto" and sys.stderr.isatty())
@@ -40,10 +50,10 @@ def configure_logging(settings: LogSettings) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
+        cache_logger_on_first_use=False,  # re-configurable in one process (tests); costs ~1 µs a call
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

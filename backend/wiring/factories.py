@@ -66,11 +66,18 @@ def _ensure_dir(path: str) -> None:
 
 
 def redis_client(stores: StoreSettings) -> RedisClient:
+    """One pool per process. A blocking pool makes callers wait for a free connection (up to
+    ``redis_pool_timeout_s``) instead of failing at once when a burst exceeds ``redis_max_connections``."""
     import redis.asyncio as redis
 
-    return RedisClient(
-        client=redis.Redis.from_url(stores.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    pool = redis.BlockingConnectionPool.from_url(
+        stores.redis_url,
+        max_connections=stores.redis_max_connections,
+        timeout=stores.redis_pool_timeout_s,
+        socket_connect_timeout=2,
+        socket_timeout=5,
     )
+    return RedisClient(client=redis.Redis(connection_pool=pool))
 
 
 # -- sessions ----------------------------------------------------------------------------------------------

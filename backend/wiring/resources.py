@@ -37,3 +37,4 @@ class RedisClient:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        await self.client.connection_pool.disconnect()  # a pool passed in is not closed by the client

@@ -25,6 +25,7 @@ from adapters.providers.openai.agents.tools import TurnContext
 from adapters.providers.openai.client import ClientHolder
 from adapters.providers.openai.errors import to_provider_error
 from adapters.providers.openai.settings import OpenAISettings
+from adapters.providers.openai.telemetry import install_tracing
 from contracts.agents import ProviderDescriptor, ProviderHealth
 from contracts.errors import ProviderUnavailable
 from contracts.events import RunFinished, RuntimeEvent, UsageReported
@@ -64,8 +65,9 @@ class OpenAIAgentRuntime:
         if settings.tracing and settings.api_key:
             # Traces go to OpenAI's trace ingestion with this instance's key (process-wide setting).
             set_tracing_export_api_key(settings.api_key)
+        install_tracing(export_to_openai=settings.tracing)
         self._run_config = RunConfig(
-            tracing_disabled=not settings.tracing,
+            tracing_disabled=False,  # spans go to our structlog processor; to OpenAI only if TRACING=true
             trace_include_sensitive_data=False,
             workflow_name=f"switchboard:{descriptor.name}",
         )
