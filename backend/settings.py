@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from contracts.base import Struct
 
@@ -26,11 +27,11 @@ class ServerSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_ENV``: ``dev`` creates and prints a dev API key when none is configured."""
     host: str = "127.0.0.1"
     """``SWITCHBOARD_HOST``: interface ``just serve`` binds."""
-    port: int = 8000
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     """``SWITCHBOARD_PORT``."""
-    workers: int = 1
+    workers: Annotated[int, Meta(ge=1, le=64)] = 1
     """``SWITCHBOARD_WORKERS``: worker processes of ``switchboard serve``."""
-    max_body_bytes: int = 262_144
+    max_body_bytes: Annotated[int, Meta(ge=256)] = 262_144
     """``SWITCHBOARD_MAX_BODY_BYTES``: larger request bodies get 413."""
     var_dir: str = "var"
     """``SWITCHBOARD_VAR_DIR``: where the SQLite file and the dev key live."""
@@ -49,17 +50,17 @@ class StoreSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_SESSION_STORE``: where conversations live."""
     redis_url: str = ""
     """``REDIS_URL``: needed by ``SWITCHBOARD_SESSION_STORE=redis``."""
-    redis_max_connections: int = 100
+    redis_max_connections: Annotated[int, Meta(ge=1)] = 100
     """``SWITCHBOARD_REDIS_MAX_CONNECTIONS``: Redis connections per process; more callers wait."""
-    redis_pool_timeout_s: float = 5.0
+    redis_pool_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
     """``SWITCHBOARD_REDIS_POOL_TIMEOUT_S``: waiting longer for a Redis connection answers 503."""
-    session_ttl_s: int = 0
+    session_ttl_s: Annotated[int, Meta(ge=0)] = 0
     """``SWITCHBOARD_SESSION_TTL_S``: Redis sessions expire after this many idle seconds (0: never)."""
-    db_pool_size: int = 10
+    db_pool_size: Annotated[int, Meta(ge=1)] = 10
     """``SWITCHBOARD_DB_POOL_SIZE``."""
-    db_max_overflow: int = 10
+    db_max_overflow: Annotated[int, Meta(ge=0)] = 10
     """``SWITCHBOARD_DB_MAX_OVERFLOW``."""
-    db_pool_timeout_s: float = 5.0
+    db_pool_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
     """``SWITCHBOARD_DB_POOL_TIMEOUT_S``: waiting longer for a connection answers 503."""
     migrate_on_start: bool = True
     """``SWITCHBOARD_MIGRATE_ON_START``: apply migrations at startup (the SQLite default needs it)."""
@@ -70,20 +71,20 @@ class ChatSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_AGENTS_FILE``: the agent catalog."""
     guardrails_file: str = "config/guardrails.toml"
     """``SWITCHBOARD_GUARDRAILS_FILE``: default guardrail policies."""
-    history_limit: int = 50
+    history_limit: Annotated[int, Meta(ge=0, le=10_000)] = 50
     """``SWITCHBOARD_HISTORY_LIMIT``: newest stored items sent to the provider each turn."""
-    sse_heartbeat_s: float = 15.0
+    sse_heartbeat_s: Annotated[float, Meta(ge=0.01)] = 15.0
     """``SWITCHBOARD_SSE_HEARTBEAT_S``: comment frames while a stream waits (also before the first token)."""
 
 
 class LimitSettings(Struct, frozen=True, kw_only=True):
     backend: Literal["auto", "memory", "redis"] = "auto"
     """``SWITCHBOARD_RATE_LIMIT_BACKEND``: ``auto`` shares limits through Redis when ``REDIS_URL`` is set."""
-    requests_per_minute: int = 0
+    requests_per_minute: Annotated[int, Meta(ge=0)] = 0
     """``SWITCHBOARD_RATE_LIMIT_RPM``: requests per minute per API key on ``/v1`` (0: unlimited)."""
-    tokens_per_minute: int = 0
+    tokens_per_minute: Annotated[int, Meta(ge=0)] = 0
     """``SWITCHBOARD_RATE_LIMIT_TPM``: tokens per minute per API key (0: unlimited)."""
-    concurrent_streams: int = 0
+    concurrent_streams: Annotated[int, Meta(ge=0)] = 0
     """``SWITCHBOARD_RATE_LIMIT_STREAMS``: open SSE streams per API key (0: unlimited)."""
     on_backend_failure: Literal["open", "closed"] = "open"
     """``SWITCHBOARD_RATE_LIMIT_FAILURE``: when the limit store is down, let requests through (``open``)
@@ -91,7 +92,7 @@ class LimitSettings(Struct, frozen=True, kw_only=True):
 
 
 class StreamSettings(Struct, frozen=True, kw_only=True):
-    resume_ttl_s: float = 0.0
+    resume_ttl_s: Annotated[float, Meta(ge=0)] = 0.0
     """``SWITCHBOARD_STREAM_RESUME_TTL_S``: keep streamed events this long for ``Last-Event-ID`` resumes
     (0: off). When on, a client disconnect no longer cancels the run: it finishes and stays resumable."""
     backend: Literal["auto", "memory", "redis"] = "auto"

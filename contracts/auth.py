@@ -6,8 +6,17 @@ from datetime import datetime
 
 from contracts.base import Struct
 
+SCOPE_READ = "read"
+"""Read conversations, usage and the catalog."""
 SCOPE_CHAT = "chat"
+"""Everything ``read`` allows, plus running turns and deleting conversations."""
 SCOPE_ADMIN = "admin"
+"""Everything, including writing the tenant's guardrail policies."""
+IMPLIED_SCOPES: dict[str, frozenset[str]] = {
+    SCOPE_READ: frozenset({SCOPE_READ}),
+    SCOPE_CHAT: frozenset({SCOPE_READ, SCOPE_CHAT}),
+    SCOPE_ADMIN: frozenset({SCOPE_READ, SCOPE_CHAT, SCOPE_ADMIN}),
+}
 
 
 class Principal(Struct, frozen=True, kw_only=True):
@@ -23,4 +32,4 @@ class Principal(Struct, frozen=True, kw_only=True):
     concurrent_streams: int | None = None
 
     def has(self, scope: str) -> bool:
-        return scope in self.scopes or SCOPE_ADMIN in self.scopes
+        return any(scope in IMPLIED_SCOPES.get(held, frozenset({held})) for held in self.scopes)

@@ -187,12 +187,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
     """Create, list and revoke API keys stored (hashed) in the database."""
     from datetime import UTC, datetime, timedelta
 
+    from backend.wiring.keys import scopes_problem, tenant_problem
+
     settings = _settings()
 
     async def run() -> int:
         engine, store = await _key_store(settings)
         try:
             if args.keys_command == "create":
+                problem = tenant_problem(args.tenant) or scopes_problem(args.scopes.split(","))
+                if problem:
+                    raise ConfigError(f"keys create: {problem}")
                 expires = (
                     datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
                 )

@@ -4,37 +4,44 @@ resolve agent and provider -> input guardrails (a block stops the turn before an
 load history -> run or stream -> output guardrails -> store the turn atomically -> record usage.
 
 A turn is stored whole: the user message, the tool calls and results, and the assistant message in one
-``SessionStore.append``. A streamed turn that is cancelled (client gone) or fails midway is stored with the
-assistant message marked ``cancelled``/``failed`` holding the text produced so far; such messages are kept
-for the record but not sent back to providers as history.
+``SessionStore.append``, which is shielded from cancellation once started. A turn that does not complete
+is stored with the assistant message marked ``cancelled`` (client gone), ``failed`` (provider or internal
+error) or ``blocked`` (output guardrail), holding the text produced so far (empty when blocked); such
+messages are kept for the record but not sent back to providers as history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
 from backend.services.background import BackgroundTasks
 from backend.services.limits import Limits
-from contracts.accounting import UsageRecord
-from contracts.agents import AgentDescriptor, ProviderDescriptor
+from backend.services.turns import (
+    ChatOptions,
+    PreparedTurn,
+    TurnLedger,
+    for_provider,
+    new_id,
+    step_item,
+    utcnow,
+)
+from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
 from contracts.chat import ChatRequest, ChatResult
-from contracts.conversations import (
-    AssistantMessage,
-    ConversationItem,
-    ToolCallItem,
-    ToolResultItem,
-    UserMessage,
+from contracts.conversations import AssistantMessage, ConversationItem, UserMessage
+from contracts.errors import (
+    DomainError,
+    ErrorInfo,
+    GuardrailBlocked,
+    InvalidRequest,
+    NotFound,
+    ProviderUnavailable,
 )
-from contracts.errors import DomainError, GuardrailBlocked, InvalidRequest, NotFound, ProviderUnavailable
 from contracts.events import (
     AgentHandoff,
     Completed,
@@ -46,10 +53,9 @@ from contracts.events import (
     ToolCalled,
     ToolOutput,
 )
-from contracts.guardrails import GuardrailDecision, GuardrailPolicy
+from contracts.guardrails import GuardrailPolicy
 from contracts.ports import (
     AgentCatalog,
-    AgentRuntime,
     AgentTurn,
     GuardrailChecker,
     GuardrailPolicyStore,
@@ -60,38 +66,8 @@ from contracts.ports import (
 from contracts.tools import ToolContext
 from contracts.usage import Usage
 
+__all__ = ["ChatOptions", "ChatService", "PreparedTurn", "new_id"]
 log = structlog.get_logger("switchboard.chat")
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class PreparedTurn:
-    """A turn that passed input guardrails and is ready to run. Built by ``ChatService.prepare``."""
-
-    principal: Principal
-    conversation_id: str
-    agent: AgentDescriptor
-    provider: ProviderDescriptor
-    runtime: AgentRuntime
-    policy: GuardrailPolicy
-    turn: AgentTurn
-    user_item: UserMessage
-    decisions: list[GuardrailDecision] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-    stream_lease: str | None = None
-
-
-@dataclass(slots=True)
-class ChatOptions:
-    history_limit: int = 50
-    log_prompts: bool = False
 
 
 class ChatService:
@@ -116,11 +92,11 @@ class ChatService:
         self._sessions = sessions
         self._policies = policies
         self._checker = checker
-        self._usage = usage
-        self._options = options or ChatOptions()
-        self._clock = clock
         self._background = background or BackgroundTasks()
         self._limits = limits
+        self._options = options or ChatOptions()
+        self._clock = clock
+        self._ledger = TurnLedger(usage, limits, clock, self._options.log_prompts)
 
     # -- preparing ----------------------------------------------------------------------------------------
 
@@ -128,17 +104,16 @@ class ChatService:
         self, principal: Principal, request: ChatRequest, *, streaming: bool = False
     ) -> PreparedTurn:
         """Resolve agent, provider and policy; check limits and the input; load history. Raises domain
-        errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends."""
+        errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends (or ``abandon``)."""
         agent = self._agent(request.agent)
         provider_name = request.provider or agent.provider or self._providers.default
         try:
             descriptor = self._providers.descriptor(provider_name)
             runtime = self._providers.runtime(provider_name)
         except NotFound:
-            field_name = "provider" if request.provider else "agent"
             raise InvalidRequest(
                 f"provider {provider_name!r} is not enabled (enabled: {', '.join(self._providers.names())})",
-                field=field_name,
+                field="provider" if request.provider else "agent",
             ) from None
         tenant = principal.tenant_id
         policy = await self._policy(tenant, agent)
@@ -155,17 +130,15 @@ class ChatService:
             history = await self._sessions.load_items(
                 tenant, conversation_id, limit=self._options.history_limit
             )
-        user_item = UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text)
         turn = AgentTurn(
             agent=agent,
-            history=tuple(_for_provider(history)),
+            history=tuple(for_provider(history)),
             input=outcome.text,
             context=ToolContext(tenant_id=tenant, conversation_id=conversation_id),
             model=request.model,
         )
         lease = await self._limits.open_stream(principal) if streaming and self._limits else None
         return PreparedTurn(
-            stream_lease=lease,
             principal=principal,
             conversation_id=conversation_id,
             agent=agent,
@@ -173,8 +146,9 @@ class ChatService:
             runtime=runtime,
             policy=policy,
             turn=turn,
-            user_item=user_item,
+            user_item=UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text),
             decisions=list(outcome.decisions),
+            stream_lease=lease,
         )
 
     def _agent(self, key: str | None) -> AgentDescriptor:
@@ -188,21 +162,24 @@ class ChatService:
         policy = await self._policies.get(tenant, name)
         return policy or GuardrailPolicy(name=name)
 
+    def abandon(self, prepared: PreparedTurn) -> None:
+        """Give back what ``prepare`` took when the turn will not be streamed after all."""
+        if prepared.stream_lease is not None and self._limits is not None:
+            self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
+            prepared.stream_lease = None
+
     # -- running ------------------------------------------------------------------------------------------
 
     async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
         """Run one turn to the end (JSON API)."""
         prepared = await self.prepare(principal, request)
+        model = prepared.turn.model or prepared.provider.default_model
         try:
             result = await prepared.runtime.run(prepared.turn)
         except ProviderUnavailable:
-            await self._record(
-                prepared, Usage(), "failed", prepared.turn.model or prepared.provider.default_model
-            )
+            await self._ledger.record(prepared, Usage(), "failed", model)
             raise
-        steps = [
-            _step_item(step, self._clock()) for step in result.steps if not isinstance(step, AgentHandoff)
-        ]
+        steps = [step_item(s, self._clock()) for s in result.steps if not isinstance(s, AgentHandoff)]
         return await self._finish(prepared, result.output, result.usage, result.model, result.agent, steps)
 
     async def _finish(
@@ -214,24 +191,18 @@ class ChatService:
         agent: str,
         steps: list[ConversationItem],
     ) -> ChatResult:
-        """Output guardrails, then store the turn and record usage."""
+        """Output guardrails, then store the turn (shielded) and account for it."""
         outcome = await self._checker.check(prepared.policy, "output", output)
         prepared.decisions.extend(outcome.decisions)
         if not outcome.allowed:
-            await self._record(prepared, usage, "blocked", model)
+            await self._ledger.record(prepared, usage, "blocked", model)
+            await self._store(prepared, "", steps, "blocked", model)
             raise GuardrailBlocked(outcome.decisions[-1])
-        answer = AssistantMessage(
-            id=new_id(),
-            created_at=self._clock(),
-            text=outcome.text,
-            agent=agent,
-            provider=prepared.provider.name,
-            model=model,
-        )
+        answer = self._answer(prepared, outcome.text, agent, model, "completed")
         items: list[ConversationItem] = [prepared.user_item, *steps, answer]
-        await self._sessions.append(prepared.principal.tenant_id, prepared.conversation_id, items)
-        await self._record(prepared, usage, "completed", model)
-        self._log_completed(prepared, usage, model, agent, output)
+        await self._append(prepared, items)
+        await self._ledger.record(prepared, usage, "completed", model)
+        self._ledger.completed(prepared, usage, model, agent, output)
         return ChatResult(
             conversation_id=prepared.conversation_id,
             message_id=answer.id,
@@ -257,13 +228,13 @@ class ChatService:
                 async for event in events:
                     yield event
         finally:
-            if prepared.stream_lease is not None and self._limits is not None:
-                self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
+            self.abandon(prepared)
 
     async def _stream_turn(self, prepared: PreparedTurn) -> AsyncGenerator[StreamEvent, None]:
         model = prepared.turn.model or prepared.provider.default_model
+        cid = prepared.conversation_id
         yield RunStarted(
-            conversation_id=prepared.conversation_id,
+            conversation_id=cid,
             agent=prepared.agent.key,
             provider=prepared.provider.name,
             model=model,
@@ -281,32 +252,32 @@ class ChatService:
                     if isinstance(event, TextDelta):
                         text.append(event.delta)
                     elif isinstance(event, ToolCalled | ToolOutput):
-                        steps.append(_step_item(event, self._clock()))
+                        steps.append(step_item(event, self._clock()))
                     yield event
-        except (asyncio.CancelledError, GeneratorExit):
-            self._background.spawn(self._store_partial(prepared, "".join(text), steps, "cancelled", model))
-            raise
-        except DomainError as exc:
-            await self._store_partial(prepared, "".join(text), steps, "failed", model)
-            yield Failed(conversation_id=prepared.conversation_id, error=exc.info())
-            return
-        if finished is None:
-            await self._store_partial(prepared, "".join(text), steps, "failed", model)
-            error = ProviderUnavailable(
-                prepared.provider.name, "stream ended without a result", retryable=True
-            )
-            yield Failed(conversation_id=prepared.conversation_id, error=error.info())
-            return
-        try:
+            if finished is None:
+                raise ProviderUnavailable(
+                    prepared.provider.name, "stream ended without a result", retryable=True
+                )
             result = await self._finish(
                 prepared, finished.output, finished.usage, finished.model, finished.agent, steps
             )
-        except GuardrailBlocked as exc:
-            await self._store_partial(prepared, "", steps, "blocked", finished.model, record=False)
-            yield Failed(conversation_id=prepared.conversation_id, error=exc.info())
-            return
+        except (asyncio.CancelledError, GeneratorExit):
+            if not prepared.stored:
+                self._background.spawn(self._store(prepared, "".join(text), steps, "cancelled", model))
+            raise
         except DomainError as exc:
-            yield Failed(conversation_id=prepared.conversation_id, error=exc.info())
+            if not prepared.stored:
+                await self._store(prepared, "".join(text), steps, "failed", model)
+            yield Failed(conversation_id=cid, error=exc.info())
+            return
+        except Exception as exc:  # an adapter bug: still a clean end and a consistent history
+            log.error("chat.stream_failed", error=type(exc).__name__, conversation_id=cid, exc_info=exc)
+            if not prepared.stored:
+                await self._store(prepared, "".join(text), steps, "failed", model)
+            info = ErrorInfo(
+                code="internal", detail="the run failed unexpectedly; it has been logged", retryable=True
+            )
+            yield Failed(conversation_id=cid, error=info)
             return
         yield Completed(
             conversation_id=result.conversation_id,
@@ -318,31 +289,37 @@ class ChatService:
             model=result.model,
         )
 
-    async def _store_partial(
-        self,
-        prepared: PreparedTurn,
-        text: str,
-        steps: list[ConversationItem],
-        status: str,
-        model: str,
-        *,
-        record: bool = True,
-    ) -> None:
-        answer = AssistantMessage(
+    # -- storing ------------------------------------------------------------------------------------------
+
+    def _answer(
+        self, prepared: PreparedTurn, text: str, agent: str, model: str, status: str
+    ) -> AssistantMessage:
+        return AssistantMessage(
             id=new_id(),
             created_at=self._clock(),
             text=text,
-            agent=prepared.agent.key,
+            agent=agent,
             provider=prepared.provider.name,
             model=model,
             status=status,
         )
+
+    async def _append(self, prepared: PreparedTurn, items: list[ConversationItem]) -> None:
+        """Store the turn's items once; a cancellation of the caller does not cancel the write."""
+        prepared.stored = True
+        await asyncio.shield(
+            self._sessions.append(prepared.principal.tenant_id, prepared.conversation_id, items)
+        )
+
+    async def _store(
+        self, prepared: PreparedTurn, text: str, steps: list[ConversationItem], status: str, model: str
+    ) -> None:
+        """Store an unfinished turn (cancelled, failed, blocked); never raises."""
+        answer = self._answer(prepared, text, prepared.agent.key, model, status)
         try:
-            await self._sessions.append(
-                prepared.principal.tenant_id, prepared.conversation_id, [prepared.user_item, *steps, answer]
-            )
-            if record:
-                await self._record(prepared, Usage(), status, model)
+            await self._append(prepared, [prepared.user_item, *steps, answer])
+            if status != "blocked":  # a blocked turn was accounted for with its real usage
+                await self._ledger.record(prepared, Usage(), status, model)
         except Exception:
             log.exception("chat.store_partial_failed", conversation_id=prepared.conversation_id)
         log.info("chat.ended", status=status, conversation_id=prepared.conversation_id)
@@ -350,59 +327,3 @@ class ChatService:
     async def drain(self) -> None:
         """Wait for background work (partial turns of cancelled streams)."""
         await self._background.drain()
-
-    # -- accounting ---------------------------------------------------------------------------------------
-
-    async def _record(self, prepared: PreparedTurn, usage: Usage, status: str, model: str) -> None:
-        await self._usage.record(
-            UsageRecord(
-                tenant_id=prepared.principal.tenant_id,
-                key_id=prepared.principal.key_id,
-                conversation_id=prepared.conversation_id,
-                provider=prepared.provider.name,
-                model=model,
-                agent=prepared.agent.key,
-                status=status,
-                latency_ms=_ms_since(prepared.started),
-                usage=usage,
-                created_at=self._clock(),
-            )
-        )
-        if self._limits is not None:
-            await self._limits.charge_tokens(prepared.principal, usage.total_tokens)
-
-    def _log_completed(
-        self, prepared: PreparedTurn, usage: Usage, model: str, agent: str, output: str
-    ) -> None:
-        extra = {"prompt": prepared.turn.input, "answer": output} if self._options.log_prompts else {}
-        log.info(
-            "chat.completed",
-            provider=prepared.provider.name,
-            agent=agent,
-            model=model,
-            conversation_id=prepared.conversation_id,
-            latency_ms=_ms_since(prepared.started),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
-            **extra,
-        )
-
-
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)
-
-
-def _for_provider(items: list[ConversationItem]) -> list[ConversationItem]:
-    """History as sent to a provider: assistant messages of unfinished turns are left out."""
-    return [i for i in items if not (isinstance(i, AssistantMessage) and i.status != "completed")]
-
-
-def _step_item(step: ToolCalled | ToolOutput, at: datetime) -> ConversationItem:
-    if isinstance(step, ToolCalled):
-        c = step.call
-        return ToolCallItem(id=new_id(), created_at=at, call_id=c.call_id, name=c.name, arguments=c.arguments)
-    r = step.result
-    return ToolResultItem(
-        id=new_id(), created_at=at, call_id=r.call_id, name=r.name, output=r.output, is_error=r.is_error
-    )

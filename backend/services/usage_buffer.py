@@ -81,6 +81,11 @@ class BufferedUsageRecorder:
                 await self.flush()
             except StoreUnavailable:
                 log.warning("usage.flush_failed", pending=len(self._pending))
+            except Exception as exc:  # a batch the store rejects: set it aside rather than block the rest
+                dropped = min(self._max_batch, len(self._pending))
+                for _ in range(dropped):
+                    self._pending.popleft()
+                log.error("usage.batch_dropped", dropped=dropped, error=type(exc).__name__, exc_info=exc)
 
     async def aclose(self) -> None:
         if self._flusher is not None:

@@ -112,13 +112,6 @@ def sql_policies(db: Database, chat: ChatSettings) -> GuardrailPolicyStore:
     return CachedPolicyStore(SqlAlchemyPolicyStore(db.session_factory, load_policies(chat.guardrails_file)))
 
 
-def memory_policies(chat: ChatSettings) -> GuardrailPolicyStore:
-    from adapters.guardrails.policy_file import load_policies
-    from adapters.persistence.memory_policies import MemoryPolicyStore
-
-    return MemoryPolicyStore(load_policies(chat.guardrails_file))
-
-
 def guardrail_checker(providers: ProviderDirectory) -> GuardrailChecker:
     from adapters.guardrails.engine import RuleEngineChecker
 
@@ -174,12 +167,6 @@ def sql_usage(db: Database) -> UsageRecorder:
     from adapters.persistence.sqlalchemy_usage import SqlAlchemyUsageRecorder
 
     return BufferedUsageRecorder(SqlAlchemyUsageRecorder(db.session_factory))
-
-
-def memory_usage() -> UsageRecorder:
-    from adapters.persistence.memory_usage import MemoryUsageRecorder
-
-    return MemoryUsageRecorder()
 
 
 def chat_service(

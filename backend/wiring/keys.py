@@ -5,14 +5,36 @@ Secrets are hashed (SHA-256) as soon as they are read; only hashes are kept.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.keys.hashing import hash_secret
 from backend.settings import AuthSettings, ConfigError, ServerSettings
+from contracts.auth import IMPLIED_SCOPES
 
 DEV_TENANT = "dev"
+KNOWN_SCOPES = frozenset(IMPLIED_SCOPES)
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def tenant_problem(tenant: str) -> str | None:
+    if _TENANT.fullmatch(tenant):
+        return None
+    return f"tenant {tenant!r} must be 1-64 letters, digits, '_', '.' or '-'"
+
+
+def scopes_problem(scopes: list[str]) -> str | None:
+    unknown = sorted(set(scopes) - KNOWN_SCOPES)
+    if not [s for s in scopes if s]:
+        return "at least one scope is needed (read, chat, admin)"
+    if unknown:
+        return f"unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_SCOPES))})"
+    return None
+
+
 DEV_KEY_FILE = "dev-api-key"
 
 
@@ -35,9 +57,15 @@ def parse_keys(raw: str) -> list[KeyEntry]:
                 "(e.g. sk-123:acme:chat or sha256=<hex>:acme:chat+admin)"
             )
         secret, tenant, scopes = parts
-        digest = secret.removeprefix("sha256=") if secret.startswith("sha256=") else hash_secret(secret)
-        if len(digest) != 64:
-            raise ConfigError(f"SWITCHBOARD_API_KEYS entry #{position}: sha256= needs 64 hex characters")
+        digest = (
+            secret.removeprefix("sha256=").lower() if secret.startswith("sha256=") else hash_secret(secret)
+        )
+        where = f"SWITCHBOARD_API_KEYS entry #{position}"
+        if not _HEX64.fullmatch(digest):
+            raise ConfigError(f"{where}: sha256= needs 64 hex characters")
+        problem = tenant_problem(tenant) or scopes_problem(scopes.split("+"))
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
         entries.append(
             KeyEntry(
                 key_id=f"env-{digest[:8]}",
@@ -63,12 +91,13 @@ def dev_key(server: ServerSettings, *, create: bool) -> str | None:
     return secret
 
 
-def key_problems(auth: AuthSettings, server: ServerSettings) -> list[str]:
+def key_problems(auth: AuthSettings) -> list[str]:
+    """Malformed ``SWITCHBOARD_API_KEYS`` entries. (Outside dev, having no key at all is checked at
+    startup, since keys may also live in the database: see the ``api_keys`` factory.)"""
     try:
-        entries = parse_keys(auth.api_keys)
+        parse_keys(auth.api_keys)
     except ConfigError as exc:
         return [str(exc)]
-    del entries  # outside dev, keys may also live in the database: checked at startup (api_keys factory)
     return []
 
 

@@ -61,6 +61,12 @@ def provider_problems(settings: ProviderSettings) -> list[str]:
             )
             continue
         kind = load_kind(kind_name)
+        fields = set(getattr(kind.settings_type, "__struct_fields__", ()))
+        for unknown in sorted(set(settings.instances.get(name, {})) - fields - {"kind"}):
+            problems.append(
+                f"SWITCHBOARD_PROVIDER_{name.upper()}_{unknown.upper()} is not a setting of kind {kind_name!r} "
+                f"(its settings: {', '.join(sorted(f.upper() for f in fields))})"
+            )
         try:
             parsed = kind.settings_from(instance_values(settings, name, kind))
         except msgspec.ValidationError as exc:

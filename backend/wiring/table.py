@@ -116,7 +116,7 @@ class CompiledGraph:
 
 def compile_graph(settings: Settings) -> CompiledGraph:
     """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
-    problems = provider_problems(settings.providers) + key_problems(settings.auth, settings.server)
+    problems = provider_problems(settings.providers) + key_problems(settings.auth)
     for variable, choice in (
         ("SWITCHBOARD_SESSION_STORE", settings.stores.sessions),
         ("SWITCHBOARD_RATE_LIMIT_BACKEND", settings.limits.backend),

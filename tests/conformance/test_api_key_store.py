@@ -33,10 +33,16 @@ class Clock:
 def static_store(clock: Clock) -> StaticApiKeyStore:
     return StaticApiKeyStore(
         [
-            StaticKey(key_id="k1", secret_sha256=hash_secret("sk-one"), tenant_id="acme",
-                      scopes=frozenset({"chat"})),
-            StaticKey(key_id="k2", secret_sha256=hash_secret("sk-two").upper(), tenant_id="beta",
-                      scopes=frozenset({"chat", "admin"}), expires_at=NOW + timedelta(hours=1)),
+            StaticKey(
+                key_id="k1", secret_sha256=hash_secret("sk-one"), tenant_id="acme", scopes=frozenset({"chat"})
+            ),
+            StaticKey(
+                key_id="k2",
+                secret_sha256=hash_secret("sk-two").upper(),
+                tenant_id="beta",
+                scopes=frozenset({"chat", "admin"}),
+                expires_at=NOW + timedelta(hours=1),
+            ),
         ],
         clock=clock,
     )
@@ -88,8 +94,11 @@ async def test_created_key_authenticates_and_only_its_hash_is_stored(
     assert secret.startswith("sb_")
     assert secret.startswith(record.prefix)
     assert await store.authenticate(secret) == Principal(
-        key_id=record.id, tenant_id="acme", scopes=frozenset({"chat", "admin"}),
-        requests_per_minute=60, concurrent_streams=2,
+        key_id=record.id,
+        tenant_id="acme",
+        scopes=frozenset({"chat", "admin"}),
+        requests_per_minute=60,
+        concurrent_streams=2,
     )
     assert await db.count("api_keys", secret_sha256=hash_secret(secret)) == 1
     async with db.engine.connect() as conn:

@@ -36,7 +36,8 @@ async def test_defaults_apply_to_every_tenant(policies: GuardrailPolicyStore) ->
 
 async def test_override_replaces_the_default_for_that_tenant_only(policies: GuardrailPolicyStore) -> None:
     override = GuardrailPolicy(
-        name="default", description="tenant's own",
+        name="default",
+        description="tenant's own",
         rules=(RegexRule(name="ticket", pattern=r"TICKET-\d+", action="redact", applies_to="output"),),
     )
     assert await policies.put("t1", override) == override

@@ -32,8 +32,12 @@ def user(text: str = "hello", item_id: str | None = None) -> UserMessage:
 def assistant(text: str = "hi there", item_id: str | None = None) -> AssistantMessage:
     n = next(_ids)
     return AssistantMessage(
-        id=item_id or f"a{n}", created_at=T0 + timedelta(seconds=n), text=text, agent="helper",
-        provider="scripted", model="echo-1",
+        id=item_id or f"a{n}",
+        created_at=T0 + timedelta(seconds=n),
+        text=text,
+        agent="helper",
+        provider="scripted",
+        model="echo-1",
     )
 
 
@@ -68,15 +72,31 @@ async def test_limit_returns_newest_items_oldest_first(session_backend: SessionB
 
 async def test_items_of_every_type_round_trip_exactly(session_backend: SessionBackend) -> None:
     items: list[ConversationItem] = [
-        UserMessage(id="i1", created_at=T0, text="Größe? 👋 \"quoted\" \n newline"),
+        UserMessage(id="i1", created_at=T0, text='Größe? 👋 "quoted" \n newline'),
         ToolCallItem(
-            id="i2", created_at=T0 + timedelta(microseconds=1), call_id="call_1", name="calculator",
+            id="i2",
+            created_at=T0 + timedelta(microseconds=1),
+            call_id="call_1",
+            name="calculator",
             arguments={"expression": "2+2", "nested": {"list": [1, 2.5, None, True]}},
         ),
-        ToolResultItem(id="i3", created_at=T0 + timedelta(seconds=1), call_id="call_1", name="calculator",
-                       output="4", is_error=True),
-        AssistantMessage(id="i4", created_at=datetime(2025, 1, 2, tzinfo=UTC), text="4", agent="math",
-                         provider="openai", model="gpt-x", status="cancelled"),
+        ToolResultItem(
+            id="i3",
+            created_at=T0 + timedelta(seconds=1),
+            call_id="call_1",
+            name="calculator",
+            output="4",
+            is_error=True,
+        ),
+        AssistantMessage(
+            id="i4",
+            created_at=datetime(2025, 1, 2, tzinfo=UTC),
+            text="4",
+            agent="math",
+            provider="openai",
+            model="gpt-x",
+            status="cancelled",
+        ),
     ]
     await session_backend.store.append("t1", "c1", items)
 

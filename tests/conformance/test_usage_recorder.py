@@ -19,9 +19,16 @@ T0 = datetime(2025, 3, 1, 12, 0, 0, 250_001, tzinfo=UTC)
 
 def record(tenant_id: str, minutes: int, **usage: int) -> UsageRecord:
     return UsageRecord(
-        tenant_id=tenant_id, key_id="key_1", conversation_id="c1", provider="scripted", model="echo-1",
-        agent="helper", status="completed", latency_ms=12.5 + minutes,
-        usage=Usage(**usage), created_at=T0 + timedelta(minutes=minutes),
+        tenant_id=tenant_id,
+        key_id="key_1",
+        conversation_id="c1",
+        provider="scripted",
+        model="echo-1",
+        agent="helper",
+        status="completed",
+        latency_ms=12.5 + minutes,
+        usage=Usage(**usage),
+        created_at=T0 + timedelta(minutes=minutes),
     )
 
 

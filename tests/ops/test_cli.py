@@ -129,3 +129,23 @@ def test_keys_created_by_the_cli_authenticate_and_revoke(tmp_path: Path) -> None
     assert "revoked" in run("-m", "ops", "keys", "list", **env).stdout
     refused = run("-m", "ops", "serve", "--port", "1", SWITCHBOARD_ENV="prod", **env)
     assert refused.returncode == 2
+
+
+def test_a_misspelt_provider_setting_is_named_not_ignored() -> None:
+    result = run("-m", "ops", "check", SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY="5")
+    assert result.returncode == 2
+    assert "SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY is not a setting" in result.stderr
+    assert "TOKEN_DELAY_MS" in result.stderr
+
+
+def test_out_of_range_numbers_and_bad_keys_are_refused() -> None:
+    for variable, value, expected in [
+        ("SWITCHBOARD_SSE_HEARTBEAT_S", "0", "SWITCHBOARD_SSE_HEARTBEAT_S"),
+        ("SWITCHBOARD_DB_POOL_SIZE", "-1", "SWITCHBOARD_DB_POOL_SIZE"),
+        ("SWITCHBOARD_API_KEYS", "k:acme:admn", "unknown scope"),
+        ("SWITCHBOARD_API_KEYS", "sha256=zz:acme:chat", "64 hex"),
+        ("SWITCHBOARD_API_KEYS", "k:a}b:chat", "tenant"),
+    ]:
+        result = run("-m", "ops", "check", **{variable: value})
+        assert result.returncode == 2, (variable, value)
+        assert expected in result.stderr, (variable, result.stderr)

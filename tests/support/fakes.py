@@ -28,6 +28,8 @@ class FakeRuntime:
     calls: list[AgentTurn] = field(default_factory=list)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     first_token_delay: float = 0.0
+    crash_after: int | None = None
+    """Raise a plain RuntimeError (an adapter bug, not a domain error) after this many tokens."""
 
     @property
     def descriptor(self) -> ProviderDescriptor:
@@ -58,6 +60,8 @@ class FakeRuntime:
             for index, token in enumerate(self.tokens):
                 if self.fail_after is not None and index == self.fail_after:
                     raise ProviderUnavailable(self.name, "connection dropped", retryable=True)
+                if self.crash_after is not None and index == self.crash_after:
+                    raise RuntimeError("adapter bug")
                 if index and self.delay:
                     await asyncio.sleep(self.delay)
                 yield TextDelta(delta=token)

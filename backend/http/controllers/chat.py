@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, PathParameter
@@ -17,9 +18,10 @@ from backend.services.chat import ChatService, new_id
 from backend.settings import ChatSettings, StreamSettings
 from contracts.auth import SCOPE_CHAT, Principal
 from contracts.chat import ChatRequest, ChatResult
-from contracts.errors import NotFound
+from contracts.errors import NotFound, StoreUnavailable
 from contracts.ports import StreamLog
 
+log = structlog.get_logger("switchboard.http")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 LastEventId = Annotated[int, HeaderParameter(name="last-event-id", ge=0, required=False)]
 
@@ -72,9 +74,16 @@ class ChatController(Controller):
         sink, detach = None, None
         if stream_settings.resume_ttl_s > 0:
             stream_id = new_id()
-            await stream_log.open(stream_id, principal.tenant_id, ttl_s=stream_settings.resume_ttl_s)
-            sink, detach = log_sink(stream_log, stream_id), background
-            headers["X-Stream-Id"] = stream_id
+            try:
+                await stream_log.open(stream_id, principal.tenant_id, ttl_s=stream_settings.resume_ttl_s)
+            except StoreUnavailable:
+                log.warning("sse.resume_unavailable", conversation_id=prepared.conversation_id)
+            except BaseException:
+                chat.abandon(prepared)
+                raise
+            else:
+                sink, detach = log_sink(stream_log, stream_id), background
+                headers["X-Stream-Id"] = stream_id
         frames = encode(chat.stream(prepared), conversation_id=prepared.conversation_id, sink=sink)
         body = with_heartbeats(frames, heartbeat_s=chat_settings.sse_heartbeat_s, detach_into=detach)
         return Stream(body, media_type="text/event-stream", headers=headers)

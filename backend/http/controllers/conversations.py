@@ -10,7 +10,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from backend.http.auth import provide_principal, require
 from backend.http.svcs_plugin import Injected, port
-from contracts.auth import SCOPE_CHAT, Principal
+from contracts.auth import SCOPE_CHAT, SCOPE_READ, Principal
 from contracts.conversations import ConversationDetail, ConversationPage
 from contracts.errors import NotFound
 from contracts.ports import SessionStore
@@ -33,7 +33,7 @@ class ConversationController(Controller):
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> ConversationPage:
-        require(principal, SCOPE_CHAT)
+        require(principal, SCOPE_READ)
         return await sessions.list(principal.tenant_id, limit=limit, cursor=cursor)
 
     @get("/{conversation_id:str}", summary="A conversation with its items in order")
@@ -43,7 +43,7 @@ class ConversationController(Controller):
         principal: NamedDependency[Principal],
         sessions: Injected[SessionStore],
     ) -> ConversationDetail:
-        require(principal, SCOPE_CHAT)
+        require(principal, SCOPE_READ)
         info = await sessions.get(principal.tenant_id, conversation_id)
         if info is None:
             raise NotFound("conversation", conversation_id)

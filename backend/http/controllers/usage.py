@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 from backend.http.auth import provide_principal, require
 from backend.http.svcs_plugin import Injected, port
 from backend.services.usage_summary import UsageSummary, summarise
-from contracts.auth import SCOPE_CHAT, Principal
+from contracts.auth import SCOPE_READ, Principal
 from contracts.ports import UsageRecorder
 
 Days = Annotated[int, QueryParameter(ge=1, le=90, description="how many days back (UTC), today included")]
@@ -27,7 +27,7 @@ Days = Annotated[int, QueryParameter(ge=1, le=90, description="how many days bac
 async def usage_summary(
     principal: NamedDependency[Principal], usage: Injected[UsageRecorder], days: Days = 7
 ) -> UsageSummary:
-    require(principal, SCOPE_CHAT)
+    require(principal, SCOPE_READ)
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     records = await usage.since(principal.tenant_id, start)
     return UsageSummary(

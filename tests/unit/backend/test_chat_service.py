@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -32,7 +33,7 @@ async def recorded(usage: MemoryUsageRecorder) -> list[UsageRecord]:
 
 
 def make_service(
-    runtime: FakeRuntime, *policies: GuardrailPolicy
+    runtime: FakeRuntime, *policies: GuardrailPolicy, checker: RuleEngineChecker | None = None
 ) -> tuple[ChatService, MemorySessionStore, MemoryUsageRecorder]:
     sessions = MemorySessionStore()
     usage = MemoryUsageRecorder()
@@ -45,7 +46,7 @@ def make_service(
         providers=directory,
         sessions=sessions,
         policies=MemoryPolicyStore(policies),
-        checker=RuleEngineChecker(),
+        checker=checker or RuleEngineChecker(),
         usage=usage,
     )
     return service, sessions, usage
@@ -83,7 +84,7 @@ async def test_input_redaction_is_what_the_provider_and_the_store_see() -> None:
     assert "ann@example.com" not in stored[0].text  # type: ignore[union-attr]
 
 
-async def test_output_block_stores_nothing_and_records_the_spend() -> None:
+async def test_output_block_stores_the_turn_as_blocked_without_the_answer_and_records_the_spend() -> None:
     runtime = FakeRuntime(tokens=["the", " fake", " answer"])
     policy = GuardrailPolicy(
         name="default", rules=(BlockedTermsRule(terms=("answer",), applies_to="output"),)
@@ -92,8 +93,11 @@ async def test_output_block_stores_nothing_and_records_the_spend() -> None:
     with pytest.raises(GuardrailBlocked) as raised:
         await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     assert raised.value.decision.stage == "output"
-    assert await sessions.get("t1", "c1") is None
-    assert [r.status for r in (await recorded(usage))] == ["blocked"]
+    stored = await sessions.load_items("t1", "c1")
+    assert isinstance(stored[-1], AssistantMessage)
+    assert (stored[-1].status, stored[-1].text) == ("blocked", "")
+    records = await recorded(usage)
+    assert [(r.status, r.usage.total_tokens) for r in records] == [("blocked", 6)]
 
 
 async def test_unknown_provider_names_the_field() -> None:
@@ -142,3 +146,50 @@ async def test_closing_a_stream_midway_stores_a_cancelled_turn() -> None:
     stored = await sessions.load_items("t1", "c1")
     assert isinstance(stored[-1], AssistantMessage)
     assert (stored[-1].status, stored[-1].text) == ("cancelled", "a b ")
+
+
+async def test_an_adapter_bug_mid_stream_ends_with_an_internal_error_and_a_stored_failed_turn() -> None:
+    service, sessions, _ = make_service(FakeRuntime(crash_after=2))
+    prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+    events = [e async for e in service.stream(prepared)]
+    assert isinstance(events[-1], Failed)
+    assert events[-1].error.code == "internal"
+    stored = await sessions.load_items("t1", "c1")
+    assert isinstance(stored[-1], AssistantMessage)
+    assert (stored[-1].status, stored[-1].text) == ("failed", "Hello from")
+
+
+class SlowOutputChecker(RuleEngineChecker):
+    """Holds the output check until released, to cancel a stream while the answer is being checked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def check(self, policy: GuardrailPolicy, stage: str, text: str):  # type: ignore[no-untyped-def, override]
+        if stage == "output":
+            self.waiting.set()
+            await self.release.wait()
+        return await super().check(policy, stage, text)  # type: ignore[arg-type]
+
+
+async def test_a_stream_cancelled_during_the_output_check_stores_a_cancelled_turn() -> None:
+    checker = SlowOutputChecker()
+    service, sessions, _ = make_service(FakeRuntime(), checker=checker)
+    prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
+
+    async def consume() -> None:
+        async for _ in service.stream(prepared):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(checker.waiting.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await service.drain()
+    stored = await sessions.load_items("t1", "c1")
+    assert [type(i).__name__ for i in stored] == ["UserMessage", "AssistantMessage"]
+    assert stored[-1].status == "cancelled"  # type: ignore[union-attr]
+    assert stored[-1].text == "Hello from the fake."  # type: ignore[union-attr]
