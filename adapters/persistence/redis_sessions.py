@@ -147,8 +147,9 @@ class RedisSessionStore:
             payloads = await self._client.lrange(self._key(tenant_id, "items", conversation_id), start, -1)
         return [_item_decoder.decode(payload) for payload in payloads]
 
-    async def _live(self, tenant_id: str, ids: list[str]) -> list[ConversationInfo]:
-        """Headers of ``ids`` in order; members whose header expired are dropped from the listing."""
+    async def _live(self, tenant_id: str, ids: list[str], gone: list[str]) -> list[ConversationInfo]:
+        """Headers of ``ids`` in order; ids whose header expired are added to ``gone`` (the caller drops
+        them from the index once it has finished paging by offset, so no live member is skipped)."""
         if not ids:
             return []
         with redis_errors():
@@ -156,9 +157,7 @@ class RedisSessionStore:
                 for conversation_id in ids:
                     pipe.hgetall(self._key(tenant_id, "conv", conversation_id))
                 headers = await pipe.execute()
-            gone = [cid for cid, raw in zip(ids, headers, strict=True) if not raw]
-            if gone:
-                await self._client.zrem(self._key(tenant_id, "convs"), *gone)
+        gone.extend(cid for cid, raw in zip(ids, headers, strict=True) if not raw)
         return [
             self._info(tenant_id, cid, {_str(k): _str(v) for k, v in raw.items()})
             for cid, raw in zip(ids, headers, strict=True)
@@ -195,10 +194,14 @@ class RedisSessionStore:
     async def list(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> ConversationPage:
         after = decode_cursor(cursor) if cursor else None
         found: list[ConversationInfo] = []
+        gone: list[str] = []
         async for ids in self._ordered_ids(tenant_id, after):
-            found.extend(await self._live(tenant_id, ids))
+            found.extend(await self._live(tenant_id, ids, gone))
             if len(found) > limit:
                 break
+        if gone:
+            with redis_errors():
+                await self._client.zrem(self._key(tenant_id, "convs"), *gone)
         page = found[:limit]
         next_cursor = encode_cursor(page[-1].updated_at, page[-1].id) if len(found) > limit and page else None
         return ConversationPage(data=page, next_cursor=next_cursor)

@@ -137,9 +137,11 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     status = exc.status_code
     code = _HTTP_CODES.get(status, "http_error")
     title = {401: "Unauthorized", 404: "Not found", 413: "Body too large"}.get(status, "Request error")
+    detail = exc.detail or title
     if status >= 500:
-        code, title = "internal", "Internal error"
-    problem = _problem(code, status, title, exc.detail or title, request_id=_request_id(request))
+        code, title, detail = "internal", "Internal error", "an unexpected error occurred; it has been logged"
+        log.error("http.internal", status=status, path=request.url.path)
+    problem = _problem(code, status, title, detail, request_id=_request_id(request))
     headers = {"WWW-Authenticate": 'Bearer realm="switchboard"'} if status == 401 else None
     return problem_response(problem, {**(headers or {}), **(exc.headers or {})})
 

@@ -68,3 +68,22 @@ async def test_expired_conversation_disappears_from_the_listing(
     assert [info.id for info in page.data] == ["new"]
     assert page.next_cursor is None
     assert await client.zscore(f"{prefix}:{{t1}}:convs", "old") is None
+
+
+async def test_expired_conversations_in_one_batch_do_not_hide_live_ones_in_the_next(
+    client_and_prefix: tuple[redis.Redis, str],
+) -> None:
+    """Listing pages through the index 50 at a time; dropping expired members mid-way must not shift the
+    next batch past live conversations."""
+    client, prefix = client_and_prefix
+    store = RedisSessionStore(client, ttl_seconds=300, prefix=prefix)
+    ids = [f"c{n:03d}" for n in range(120)]
+    for conversation_id in ids:
+        await store.append("t1", conversation_id, [message("m1")])
+    newest_first = list(reversed(ids))
+    for expired in newest_first[:60]:  # the whole first batch and then some
+        await client.delete(f"{prefix}:{{t1}}:conv:{expired}")
+
+    page = await store.list("t1", limit=100)
+
+    assert [info.id for info in page.data] == newest_first[60:]

@@ -2,6 +2,7 @@
 
 Query: ``provider`` (default: the default provider), ``agent`` (instructions; default agent). Auth as for
 HTTP (``Authorization: Bearer``), or ``?api_key=`` for browsers, which cannot set headers on a WebSocket.
+Opening a channel counts as one request against the key's requests-per-minute limit (close code 4429).
 Client frames are JSON realtime client events; server frames are JSON realtime server events.
 """
 
@@ -17,8 +18,9 @@ from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 
 from backend.http.auth import authenticate_connection
 from backend.http.svcs_plugin import container_of
+from backend.services.limits import Limits
 from contracts.auth import SCOPE_CHAT
-from contracts.errors import DomainError, ErrorInfo
+from contracts.errors import DomainError, ErrorInfo, RateLimited
 from contracts.ports import AgentCatalog, ProviderDirectory, RealtimeChannel
 from contracts.realtime import RealtimeClientEvent, RealtimeError, RealtimeSessionRequest
 
@@ -38,6 +40,11 @@ async def realtime(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=4403, reason="this API key lacks the 'chat' scope")
         return
     container = container_of(socket)
+    try:
+        await (await container.aget(Limits)).admit_request(principal)
+    except DomainError as exc:  # RateLimited, or StoreUnavailable when limits fail closed
+        await socket.close(code=4429 if isinstance(exc, RateLimited) else 4503, reason=_reason(exc.detail))
+        return
     providers = await container.aget(ProviderDirectory)
     catalog = await container.aget(AgentCatalog)
     try:
@@ -51,7 +58,7 @@ async def realtime(socket: WebSocket[Any, Any, Any]) -> None:
         )
     except DomainError as exc:
         if socket.connection_state == "init":
-            await socket.close(code=4400, reason=exc.detail[:120])
+            await socket.close(code=4400, reason=_reason(exc.detail))
         else:
             await _send_error(socket, exc.info())
             await socket.close(code=1011)
@@ -79,7 +86,10 @@ async def _pump(socket: WebSocket[Any, Any, Any], channel: RealtimeChannel) -> N
             except msgspec.ValidationError as exc:
                 await _send_error(socket, ErrorInfo(code="invalid_event", detail=str(exc)))
                 continue
-            await channel.send(event)
+            try:
+                await channel.send(event)
+            except DomainError as exc:
+                await _send_error(socket, exc.info())
     except WebSocketDisconnect:
         log.info("realtime.client_closed")
     finally:
@@ -90,6 +100,11 @@ async def _pump(socket: WebSocket[Any, Any, Any], channel: RealtimeChannel) -> N
             sender.cancel()
         if socket.connection_state != "disconnect":
             await socket.close()
+
+
+def _reason(detail: str) -> str:
+    """A close reason fits in 123 bytes of UTF-8."""
+    return detail.encode()[:120].decode(errors="ignore")
 
 
 async def _send_error(socket: WebSocket[Any, Any, Any], info: ErrorInfo) -> None:
