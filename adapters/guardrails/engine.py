@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+import regex
+
 from adapters.guardrails.pii import find_pii, redact
 from contracts.guardrails import (
     Action,
@@ -36,10 +38,15 @@ Verdict = tuple[Action, str, str]
 """A rule's finding: its action, the reason, and the text after it (redacted, or unchanged on block)."""
 
 
+REGEX_TIMEOUT_S = 0.05
+"""A tenant's regex rule may not hold the event loop longer than this (catastrophic backtracking)."""
+
+
 @lru_cache(maxsize=512)
-def compiled_pattern(pattern: str) -> re.Pattern[str]:
-    """A regex rule's pattern, compiled once."""
-    return re.compile(pattern)
+def compiled_pattern(pattern: str) -> regex.Pattern[str]:
+    """A regex rule's pattern, compiled once. The ``regex`` package (re-compatible syntax) is used for
+    its matching timeout."""
+    return regex.compile(pattern)
 
 
 @lru_cache(maxsize=512)
@@ -123,11 +130,18 @@ def _substitute(pattern: re.Pattern[str] | None, action: Action, text: str, what
 
 
 def _regex(rule: RegexRule, text: str) -> Verdict | None:
+    what = f"pattern {rule.name!r}"
     try:
-        pattern = compiled_pattern(rule.pattern)
-    except re.error:
-        return "block", f"pattern {rule.name!r} is not a valid regular expression; blocking to be safe", text
-    return _substitute(pattern, rule.action, text, f"pattern {rule.name!r}")
+        redacted, count = compiled_pattern(rule.pattern).subn(REDACTED, text, timeout=REGEX_TIMEOUT_S)
+    except regex.error:
+        return "block", f"{what} is not a valid regular expression; blocking to be safe", text
+    except TimeoutError:
+        return "block", f"{what} took too long to evaluate; blocking to be safe", text
+    if count == 0:
+        return None
+    if rule.action == "block":
+        return "block", f"contains {count} {what} match(es)", text
+    return "redact", f"redacted {count} {what} match(es)", redacted
 
 
 def _pii(rule: PiiRule, text: str) -> Verdict | None:
@@ -149,7 +163,7 @@ def validate_policy(policy: GuardrailPolicy) -> list[str]:
         if isinstance(rule, RegexRule):
             try:
                 compiled_pattern(rule.pattern)
-            except re.error as exc:
+            except regex.error as exc:
                 problems.append(f"{where}: invalid regular expression: {exc}")
         elif isinstance(rule, BlockedTermsRule):
             if not rule.terms or any(not term.strip() for term in rule.terms):

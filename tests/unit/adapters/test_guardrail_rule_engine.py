@@ -252,3 +252,17 @@ def test_validate_policy_reports_each_problem() -> None:
 def test_validate_policy_accepts_a_good_policy() -> None:
     policy = GuardrailPolicy(name="good", rules=(MaxLengthRule(max_chars=10), PiiRule(), ModerationRule()))
     assert validate_policy(policy) == []
+
+
+async def test_a_catastrophic_regex_is_cut_off_and_blocks_instead_of_stalling() -> None:
+    import time
+
+    from adapters.guardrails.engine import RuleEngineChecker
+    from contracts.guardrails import GuardrailPolicy, RegexRule
+
+    policy = GuardrailPolicy(name="evil", rules=(RegexRule(name="backtrack", pattern=r"^(a|aa)+$"),))
+    start = time.perf_counter()
+    outcome = await RuleEngineChecker().check(policy, "input", "a" * 40 + "b")
+    assert time.perf_counter() - start < 2
+    assert not outcome.allowed
+    assert "took too long" in outcome.decisions[-1].reason
