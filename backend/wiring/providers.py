@@ -148,11 +148,6 @@ class Directory:
         except Exception as exc:  # health must report, never raise
             return ProviderHealth(ok=False, detail=type(exc).__name__)
 
-    async def ping(self) -> None:
-        for status in await self.statuses():
-            if not status.health.ok:
-                raise RuntimeError(f"provider {status.name} unhealthy: {status.health.detail}")
-
     async def aclose(self) -> None:
         for instance in self._instances.values():
             if instance.aclose is not None:

@@ -76,9 +76,8 @@ def table(settings: Settings) -> list[Provide]:
             ProviderDirectory,
             f.provider_directory,
             f"providers: {', '.join(settings.providers.enabled)}",
-            close="aclose",
-            ping="ping",
-        ),
+            close="aclose",  # no readiness ping: a third-party outage must not take every instance out of
+        ),  # rotation; provider health is reported by GET /v1/providers
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
