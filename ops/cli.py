@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from backend.settings import ConfigError, Settings, load_settings
 
@@ -69,6 +70,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+_UVICORN: dict[str, Any] = {
+    "http": "httptools",
+    "log_config": None,  # structlog owns logging
+    "access_log": False,  # one line per request comes from RequestLogMiddleware
+    "lifespan": "on",
+    "timeout_graceful_shutdown": 10,
+}
+
+
 async def _preflight(settings: Settings) -> None:
     """Build every service once and close it again: database reachable and migrated, keys present,
     providers built. A failure here is one clear line instead of a worker's traceback."""
@@ -88,15 +98,7 @@ async def _serve_one(settings: Settings, host: str, port: int) -> None:
     registry = await build_registry(compile_graph(settings))
     _announce(settings, host, port, 1)
     config = uvicorn.Config(
-        create_app(settings, registry=registry),
-        host=host,
-        port=port,
-        loop="none",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
+        create_app(settings, registry=registry), host=host, port=port, loop="none", **_UVICORN
     )
     await uvicorn.Server(config).serve()
 
@@ -136,11 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
+        **_UVICORN,
     )
     return 0
 

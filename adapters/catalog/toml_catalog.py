@@ -19,12 +19,12 @@ key, an unknown default, a handoff to an undeclared agent, a tool the registry d
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from adapters.toml_files import read_toml
 from contracts.agents import AgentDescriptor
 from contracts.errors import NotFound
 
@@ -72,14 +72,7 @@ class TomlAgentCatalog:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"agent catalog {path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"agent catalog {path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"agent catalog {path}: invalid TOML: {exc}") from None
+    return read_toml(path, "agent catalog", CatalogError)
 
 
 def _decode(path: Path, raw: dict[str, Any]) -> _CatalogFile:

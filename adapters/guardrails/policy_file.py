@@ -19,7 +19,6 @@ rejects) raises ``PolicyFileError`` with one message naming the file and the pro
 
 from __future__ import annotations
 
-import tomllib
 import typing
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import msgspec
 
 from adapters.guardrails.engine import validate_policy
+from adapters.toml_files import read_toml
 from contracts.guardrails import GuardrailPolicy, GuardrailRule
 
 _RULE_FIELDS: dict[str, frozenset[str]] = {
@@ -66,14 +66,7 @@ def load_policies(path: str | Path) -> list[GuardrailPolicy]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyFileError(f"guardrail policy file {path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileError(f"guardrail policy file {path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyFileError(f"guardrail policy file {path}: invalid TOML: {exc}") from None
+    return read_toml(path, "guardrail policy file", PolicyFileError)
 
 
 def _unknown_rule_field(raw: dict[str, Any]) -> str | None:

@@ -31,7 +31,11 @@ class ApiKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
     def principal(self) -> Principal:
         """The principal a request authenticated with this key acts as."""
         return Principal(
-            key_id=self.id, tenant_id=self.tenant_id, scopes=self.scopes, expires_at=self.expires_at,
-            requests_per_minute=self.requests_per_minute, tokens_per_minute=self.tokens_per_minute,
+            key_id=self.id,
+            tenant_id=self.tenant_id,
+            scopes=self.scopes,
+            expires_at=self.expires_at,
+            requests_per_minute=self.requests_per_minute,
+            tokens_per_minute=self.tokens_per_minute,
             concurrent_streams=self.concurrent_streams,
         )

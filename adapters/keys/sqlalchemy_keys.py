@@ -23,9 +23,15 @@ PREFIX_CHARS = 10
 
 def _record(row: Row[tuple[object, ...]]) -> ApiKeyRecord:
     return ApiKeyRecord(
-        id=row.id, tenant_id=row.tenant_id, prefix=row.prefix, scopes=frozenset(row.scopes.split()),
-        created_at=row.created_at, expires_at=row.expires_at, revoked_at=row.revoked_at,
-        requests_per_minute=row.requests_per_minute, tokens_per_minute=row.tokens_per_minute,
+        id=row.id,
+        tenant_id=row.tenant_id,
+        prefix=row.prefix,
+        scopes=frozenset(row.scopes.split()),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        requests_per_minute=row.requests_per_minute,
+        tokens_per_minute=row.tokens_per_minute,
         concurrent_streams=row.concurrent_streams,
     )
 
@@ -55,16 +61,27 @@ class SqlAlchemyApiKeyStore:
         """A new key: its secret (show it once) and its record."""
         secret = new_secret()
         record = ApiKeyRecord(
-            id="key_" + secrets.token_hex(8), tenant_id=tenant_id, prefix=secret[:PREFIX_CHARS],
-            scopes=frozenset(scopes), created_at=self._clock(), expires_at=expires_at,
-            requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
+            id="key_" + secrets.token_hex(8),
+            tenant_id=tenant_id,
+            prefix=secret[:PREFIX_CHARS],
+            scopes=frozenset(scopes),
+            created_at=self._clock(),
+            expires_at=expires_at,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
             concurrent_streams=concurrent_streams,
         )
         values = {
-            "id": record.id, "tenant_id": tenant_id, "secret_sha256": hash_secret(secret),
-            "prefix": record.prefix, "scopes": " ".join(sorted(record.scopes)),
-            "created_at": record.created_at, "expires_at": expires_at, "revoked_at": None,
-            "requests_per_minute": requests_per_minute, "tokens_per_minute": tokens_per_minute,
+            "id": record.id,
+            "tenant_id": tenant_id,
+            "secret_sha256": hash_secret(secret),
+            "prefix": record.prefix,
+            "scopes": " ".join(sorted(record.scopes)),
+            "created_at": record.created_at,
+            "expires_at": expires_at,
+            "revoked_at": None,
+            "requests_per_minute": requests_per_minute,
+            "tokens_per_minute": tokens_per_minute,
             "concurrent_streams": concurrent_streams,
         }
         with store_errors():

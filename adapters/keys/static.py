@@ -50,7 +50,9 @@ class StaticApiKeyStore:
         for entry in entries:
             digest = entry.secret_sha256.lower()
             principal = Principal(
-                key_id=entry.key_id, tenant_id=entry.tenant_id, scopes=frozenset(entry.scopes),
+                key_id=entry.key_id,
+                tenant_id=entry.tenant_id,
+                scopes=frozenset(entry.scopes),
                 expires_at=getattr(entry, "expires_at", None),
             )
             self._by_hash[digest] = (digest, principal)
