@@ -17,6 +17,8 @@ class ErrorInfo(Struct, frozen=True, kw_only=True):
     retryable: bool = False
     status: int | None = None
     field: str | None = None
+    retry_after_s: float | None = None
+    """When the provider said how long to wait (its ``Retry-After``)."""
 
 
 class DomainError(Exception):
@@ -81,16 +83,27 @@ class ProviderUnavailable(DomainError):
     code = "provider_unavailable"
 
     def __init__(
-        self, provider: str, detail: str, *, retryable: bool, upstream_status: int | None = None
+        self,
+        provider: str,
+        detail: str,
+        *,
+        retryable: bool,
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"provider {provider!r}: {detail}")
         self.provider = provider
         self.retryable = retryable
         self.upstream_status = upstream_status
+        self.retry_after = retry_after
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(
-            code=self.code, detail=self.detail, retryable=self.retryable, status=self.upstream_status
+            code=self.code,
+            detail=self.detail,
+            retryable=self.retryable,
+            status=self.upstream_status,
+            retry_after_s=self.retry_after,
         )
 
 

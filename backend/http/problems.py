@@ -83,6 +83,8 @@ def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
     headers: dict[str, str] = {}
     if isinstance(exc, ProviderUnavailable):
         status = 503 if exc.retryable else 502
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return _problem(
             exc.code, status, "Provider unavailable", exc.detail, retryable=exc.retryable
         ), headers

@@ -445,3 +445,13 @@ def test_realtime_round_trip(stack: Stack, client: httpx.Client) -> None:
     recorded = wait_for("the upstream realtime session to end", session)
     assert recorded["status"] == 101
     assert {"session.update", "conversation.item.create", "response.create"} <= set(recorded["events"])
+
+
+def test_a_429_that_outlasts_the_retries_passes_retry_after_on(
+    client: httpx.Client, stack: Stack, mode: str
+) -> None:
+    response = client.post("/v1/chat", json={"message": "busy", "provider": mode, "model": "fault-429"})
+    assert response.status_code == 503, response.text
+    assert response.json()["retryable"] is True
+    assert response.headers["retry-after"] == "1"  # the mock's Retry-After, passed on
+    assert [c["status"] for c in model_calls(stack)] == [429, 429, 429]

@@ -107,5 +107,9 @@ def to_provider_error(provider: str, exc: BaseException, *, secret: str | None) 
         return exc
     failure = classify(exc)
     return ProviderUnavailable(
-        provider, redact(failure.detail, secret), retryable=failure.retryable, upstream_status=failure.status
+        provider,
+        redact(failure.detail, secret),
+        retryable=failure.retryable,
+        upstream_status=failure.status,
+        retry_after=failure.retry_after_s,
     )
