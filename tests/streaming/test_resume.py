@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -51,4 +50,3 @@ async def test_without_resume_a_stream_id_is_not_offered(tmp_path: Path) -> None
             response = await http.post("/v1/chat/stream", json={"message": "hi"}, headers=auth())
             assert "x-stream-id" not in response.headers
             assert (await http.get("/v1/chat/stream/unknown", headers=auth())).status_code == 404
-    await asyncio.sleep(0)

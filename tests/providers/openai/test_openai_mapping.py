@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from conftest import NOW
-
 from adapters.providers.openai.agents.mapping import (
     decode_arguments,
     history_to_input,
@@ -20,6 +18,7 @@ from contracts.events import AgentHandoff, TextDelta, ToolCalled, ToolOutput
 from contracts.realtime import InputAudio, InputText, OutputAudioDelta, OutputTextDelta, RealtimeError
 from contracts.tools import ToolCall, ToolResult
 from contracts.usage import Usage
+from tests.providers.openai.fakes import NOW
 
 
 def test_usage_maps_cached_and_reasoning_tokens() -> None:

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, FakeCatalog, FakeToolRegistry, settings_for
 
 from adapters.providers.openai import KIND, OpenAISettings
 from contracts.agents import ProviderCapabilities
 from contracts.errors import ProviderUnavailable
 from contracts.providers import BuildContext, ProviderInstance
 from ops.mock_upstream import MockUpstream
+from tests.providers.openai.fakes import API_KEY, FakeCatalog, FakeToolRegistry, settings_for
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-from conftest import NOW, FakeCatalog, FakeToolRegistry, settings_for, turn
 
 from adapters.providers.openai import KIND
 from contracts.conversations import AssistantMessage, ToolCallItem, ToolResultItem, UserMessage
@@ -11,6 +10,7 @@ from contracts.events import AgentHandoff, RunFinished, TextDelta, ToolCalled, T
 from contracts.providers import BuildContext, ProviderInstance
 from contracts.tools import ToolContext
 from ops.mock_upstream import MockUpstream
+from tests.providers.openai.fakes import NOW, FakeCatalog, FakeToolRegistry, settings_for, turn
 
 PATHS = {"responses": "/v1/responses", "chat_completions": "/v1/chat/completions"}
 

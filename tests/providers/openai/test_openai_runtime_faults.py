@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
-from conftest import AGENTS, API_KEY, FakeCatalog, FakeToolRegistry, settings_for, turn
 
 from adapters.providers.openai import KIND
 from contracts.errors import ProviderUnavailable
@@ -17,6 +16,7 @@ from contracts.ports import AgentTurn
 from contracts.providers import BuildContext, ProviderInstance
 from contracts.usage import Usage
 from ops.mock_upstream import MockConfig, MockUpstream, running_mock
+from tests.providers.openai.fakes import AGENTS, API_KEY, FakeCatalog, FakeToolRegistry, settings_for, turn
 
 
 async def drain(instance: ProviderInstance, agent_turn: AgentTurn, deltas: list[str] | None = None) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import turn
-
 from contracts.providers import ProviderInstance
+from tests.providers.openai.fakes import turn
 
 
 def processors() -> list[Any]:

@@ -79,19 +79,22 @@ class OpenAIAgentRuntime:
     def _error(self, exc: BaseException) -> ProviderUnavailable:
         return to_provider_error(self._descriptor.name, exc, secret=self._settings.api_key)
 
+    def _run_arguments(self, turn: AgentTurn, context: TurnContext) -> dict[str, Any]:
+        """What ``Runner.run`` and ``Runner.run_streamed`` both take for one turn."""
+        return {
+            "starting_agent": self._builder.agent(turn.agent, turn.model),
+            "input": _input(turn),
+            "context": context,
+            "max_turns": self._settings.max_turns,
+            "run_config": self._run_config,
+        }
+
     async def run(self, turn: AgentTurn) -> RunResult:
         """Run a turn to the end (each upstream call retried per the instance's policy)."""
-        agent = self._builder.agent(turn.agent, turn.model)
         context = TurnContext(tool_context=turn.context)
         token = RUN_GUARD.set(RunGuard())
         try:
-            result = await Runner.run(
-                agent,
-                _input(turn),
-                context=context,
-                max_turns=self._settings.max_turns,
-                run_config=self._run_config,
-            )
+            result = await Runner.run(**self._run_arguments(turn, context))
         except Exception as exc:
             raise self._error(exc) from None
         finally:
@@ -107,18 +110,11 @@ class OpenAIAgentRuntime:
     async def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
         """Yield neutral events, then ``UsageReported`` and ``RunFinished``. No retry once anything
         has been yielded; closing the iterator cancels the run and its upstream request."""
-        agent = self._builder.agent(turn.agent, turn.model)
         context = TurnContext(tool_context=turn.context)
         guard = RunGuard()
         token = RUN_GUARD.set(guard)
         try:
-            result = Runner.run_streamed(
-                agent,
-                _input(turn),
-                context=context,
-                max_turns=self._settings.max_turns,
-                run_config=self._run_config,
-            )
+            result = Runner.run_streamed(**self._run_arguments(turn, context))
         except Exception as exc:
             raise self._error(exc) from None
         finally:
