@@ -43,13 +43,13 @@ def create_app(
     (``registry.register_value(Port, fake)``) instead of monkeypatching. A ``registry`` already built by
     ``build_registry`` (``switchboard serve`` with one worker) is used as it is."""
     settings = settings or load_settings()
-    compiled = compile_graph(settings)
-    configure_logging(settings.log)
     prebuilt = registry is not None
+    compiled = None if prebuilt else compile_graph(settings)  # a prebuilt registry was compiled already
+    configure_logging(settings.log)
     registry = registry if registry is not None else svcs.Registry()
 
     async def startup() -> None:
-        if not prebuilt:
+        if compiled is not None:
             await build_registry(compiled, registry)
         if configure is not None:
             configure(registry)

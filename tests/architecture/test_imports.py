@@ -25,14 +25,14 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def files(package: str) -> list[Path]:
-    return sorted(p for p in (REPO / package).rglob("*.py") if "__pycache__" not in p.parts)
+def files(package: str, root: Path = REPO) -> list[Path]:
+    return sorted(p for p in (root / package).rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def violations(package: str, allowed: callable) -> list[str]:  # type: ignore[valid-type]
+def violations(package: str, allowed: callable, root: Path = REPO) -> list[str]:  # type: ignore[valid-type]
     bad = []
-    for path in files(package):
-        rel = path.relative_to(REPO)
+    for path in files(package, root):
+        rel = path.relative_to(root)
         for line, name in imports_of(path):
             if not allowed(rel, name):
                 bad.append(f"{rel}:{line} imports {name}")
@@ -80,10 +80,21 @@ def test_services_know_nothing_of_litestar_or_svcs() -> None:
 
 
 def test_import_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
-    """The checker itself works: a planted violation is reported."""
-    planted = tmp_path / "bad.py"
+    """The checker itself works: imports planted in a fake tree are reported with file and line."""
+    (tmp_path / "adapters" / "providers" / "scripted").mkdir(parents=True)
+    planted = tmp_path / "adapters" / "providers" / "scripted" / "bad.py"
     planted.write_text("import os\nfrom backend.app import create_app\nimport agents.run\n")
-    assert [n for _, n in imports_of(planted)] == ["os", "backend.app", "agents.run"]
+
+    assert violations("adapters", lambda _rel, name: top(name) not in {"backend"}, root=tmp_path) == [
+        "adapters/providers/scripted/bad.py:2 imports backend.app"
+    ]
+
+    def only_openai_adapter(rel: Path, name: str) -> bool:
+        return top(name) not in {"agents", "openai"} or rel.parts[:3] == ("adapters", "providers", "openai")
+
+    assert violations("adapters", only_openai_adapter, root=tmp_path) == [
+        "adapters/providers/scripted/bad.py:3 imports agents.run"
+    ]
 
 
 def test_startup_on_defaults_does_not_import_the_openai_sdk() -> None:
