@@ -18,7 +18,7 @@ serve *args: sync
 migrate: sync
     uv run switchboard migrate
 
-# start the mock OpenAI-compatible upstream on 127.0.0.1
+# start the mock upstream on 127.0.0.1 (OpenAI- and Anthropic-compatible routes, faults, recording)
 [group('run')]
 mock-upstream port="8100": sync
     uv run python -m ops.mock_upstream --port {{port}}
@@ -73,3 +73,28 @@ fmt: sync
 [group('develop')]
 bench *args: sync
     uv run python -m ops.bench {{args}}
+
+# --- deploy ----------------------------------------------------------------------------------------------
+
+# build the container image with buildah (BASE: an image with python3 >= 3.11 and venv; empty: a Debian base
+# built here with mmdebstrap, reused once built; docs/deployment.md)
+[group('deploy')]
+image tag="switchboard:latest" base="":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    base="{{ base }}"
+    if [[ -z $base ]]; then
+      base=localhost/switchboard-base:bookworm
+      buildah inspect --type image "$base" >/dev/null 2>&1 || deploy/container/build-base.sh "$base"
+    fi
+    buildah bud --isolation chroot --layers --build-arg BASE="$base" -f Containerfile -t "{{ tag }}" .
+
+# install the Debian packages `just image` and its test need (mmdebstrap, buildah), as root
+[group('deploy')]
+image-tools:
+    apt-get install -y --no-install-recommends mmdebstrap buildah uidmap
+
+# build the image and run the opt-in image test (builds, serves from it, probes health, a chat, a stream)
+[group('deploy')]
+test-image *args: sync
+    SWITCHBOARD_IMAGE_TEST=1 uv run pytest tests/deploy/test_image.py {{ args }}

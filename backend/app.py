@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 import svcs
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components
 
+from backend.http.allow_header import AllowHeaderMiddleware
+from backend.http.body_request import BodyRequest
 from backend.http.controllers.catalog import CatalogController
 from backend.http.controllers.chat import ChatController
 from backend.http.controllers.conversations import ConversationController
@@ -23,9 +26,19 @@ from backend.http.controllers.guardrails import GuardrailController
 from backend.http.controllers.health import HealthController
 from backend.http.controllers.realtime import realtime
 from backend.http.controllers.usage import usage_summary
+from backend.http.openapi import SECURITY, SECURITY_SCHEMES, finish
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.request_log import RequestLogMiddleware
+from backend.http.security_headers import SecurityHeadersMiddleware
+from backend.http.surfaces.anthropic_messages.router import AnthropicMessagesController
+from backend.http.surfaces.openai_chat.router import OpenAIChatController
+from backend.http.surfaces.openai_embeddings.router import OpenAIEmbeddingsController
+from backend.http.surfaces.openai_models.router import OpenAIModelsController
+from backend.http.surfaces.openai_responses.router import OpenAIResponsesController
 from backend.http.svcs_plugin import SvcsPlugin
+from backend.runtime.heap import settle_heap
+from backend.serving.options import connection_limits
+from backend.serving.protocol import configure_protocol
 from backend.settings import Settings, load_settings
 from backend.telemetry.logging import configure_logging
 from backend.wiring.table import build_registry, compile_graph
@@ -46,15 +59,20 @@ def create_app(
     prebuilt = registry is not None
     compiled = None if prebuilt else compile_graph(settings)  # a prebuilt registry was compiled already
     configure_logging(settings.log)
+    configure_protocol(connection_limits(settings.server))  # this worker's limits (backend/serving)
+    for warning in settings.warnings:
+        structlog.get_logger("switchboard.config").warning("config.warning", detail=warning)
     registry = registry if registry is not None else svcs.Registry()
 
     async def startup() -> None:
+        finish(app.openapi_schema)  # headers and per-route security the handlers cannot declare
         if compiled is not None:
             await build_registry(compiled, registry)
         if configure is not None:
             configure(registry)
+        settle_heap(freeze=settings.server.gc_freeze, gen0_threshold=settings.server.gc_gen0_threshold)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ChatController,
             ConversationController,
@@ -63,9 +81,15 @@ def create_app(
             HealthController,
             realtime,
             usage_summary,
+            OpenAIChatController,
+            OpenAIModelsController,
+            OpenAIEmbeddingsController,
+            OpenAIResponsesController,
+            AnthropicMessagesController,
         ],
         plugins=[SvcsPlugin(registry, startup)],
-        middleware=[RequestLogMiddleware()],
+        middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware()],
+        request_class=BodyRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -74,9 +98,10 @@ def create_app(
             description="Provider-agnostic AI orchestration: one neutral API, providers chosen by environment.",
             path="/docs",
             render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(security_schemes={"api_key": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"api_key": []}],
+            components=Components(security_schemes=SECURITY_SCHEMES),
+            security=SECURITY,
         ),
         logging_config=None,  # structlog is configured by configure_logging
         debug=False,
     )
+    return app

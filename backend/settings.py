@@ -8,13 +8,14 @@ fields come from ``SWITCHBOARD_PROVIDER_<NAME>_<FIELD>`` (see contracts/provider
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
+from backend.file_variables import FileVariableError, expand_file_variables
 from contracts.base import Struct
 
 
@@ -35,12 +36,43 @@ class ServerSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_MAX_BODY_BYTES``: larger request bodies get 413."""
     var_dir: str = "var"
     """``SWITCHBOARD_VAR_DIR``: where the SQLite file and the dev key live."""
+    gc_freeze: bool = True
+    """``SWITCHBOARD_GC_FREEZE``: freeze the start-up heap out of the garbage collector's full passes."""
+    gc_gen0_threshold: Annotated[int, Meta(ge=0)] = 10_000
+    """``SWITCHBOARD_GC_GEN0_THRESHOLD``: allocations between young collections (0: Python's 700)."""
+    drain_grace_s: Annotated[float, Meta(ge=0, le=3600)] = 30.0
+    """``SWITCHBOARD_DRAIN_GRACE_S``: on SIGTERM, open streams get this long to finish before they end
+    with a retryable ``run.failed`` (``shutting_down``); see docs/deployment.md."""
+    # -- hardening (docs/security.md) --
+    allowed_origins: str = ""
+    """``SWITCHBOARD_ALLOWED_ORIGINS``: comma-separated browser origins that may open ``WS /v1/realtime``
+    (``*``: any). Empty: none. Clients that send no ``Origin`` (not browsers) are unaffected."""
+    max_header_bytes: Annotated[int, Meta(ge=1024, le=1_048_576)] = 16_384
+    """``SWITCHBOARD_MAX_HEADER_BYTES``: request line and headers; larger requests get 431."""
+    max_headers: Annotated[int, Meta(ge=8, le=1000)] = 100
+    """``SWITCHBOARD_MAX_HEADERS``: header fields per request; more get 431."""
+    header_timeout_s: Annotated[float, Meta(gt=0)] = 10.0
+    """``SWITCHBOARD_HEADER_TIMEOUT_S``: a request's headers must arrive within this (slow clients: 408)."""
+    body_timeout_s: Annotated[float, Meta(gt=0)] = 30.0
+    """``SWITCHBOARD_BODY_TIMEOUT_S``: a request's body must arrive within this after its headers."""
+    idle_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
+    """``SWITCHBOARD_IDLE_TIMEOUT_S``: a connection sending nothing (new or between requests) is closed."""
+    max_unauthenticated: Annotated[int, Meta(ge=1)] = 256
+    """``SWITCHBOARD_MAX_UNAUTHENTICATED``: open connections per process that have not yet made an
+    authenticated request; beyond it new connections get 503 and are closed."""
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
 
 class AuthSettings(Struct, frozen=True, kw_only=True):
     api_keys: str = ""
     """``SWITCHBOARD_API_KEYS``: comma-separated ``secret:tenant:scope+scope`` entries; the secret may be
     given as ``sha256=<hex>`` instead of in clear. Held only as SHA-256 hashes in memory."""
+
+    def __repr__(self) -> str:  # settings are logged by libraries (svcs at DEBUG): never the keys
+        return "AuthSettings(api_keys=<redacted>)"
 
 
 class StoreSettings(Struct, frozen=True, kw_only=True):
@@ -75,6 +107,8 @@ class ChatSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_HISTORY_LIMIT``: newest stored items sent to the provider each turn."""
     sse_heartbeat_s: Annotated[float, Meta(ge=0.01)] = 15.0
     """``SWITCHBOARD_SSE_HEARTBEAT_S``: comment frames while a stream waits (also before the first token)."""
+    agent_max_steps: Annotated[int, Meta(ge=1, le=100)] = 10
+    """``SWITCHBOARD_AGENT_MAX_STEPS``: model calls allowed in one agent turn (tool loops, handoffs)."""
 
 
 class LimitSettings(Struct, frozen=True, kw_only=True):
@@ -108,7 +142,11 @@ class ProviderSettings(Struct, frozen=True, kw_only=True):
     instances: dict[str, dict[str, str]] = {}
     """Per-instance raw fields from ``SWITCHBOARD_PROVIDER_<NAME>_<FIELD>`` (lower-cased keys)."""
     plain_env: dict[str, str] = {}
-    """Plain variables a kind may default from (e.g. ``OPENAI_API_KEY``); never logged."""
+    """Plain variables a kind may default from (its ``env_defaults``: ``OPENAI_API_KEY``,
+    ``ANTHROPIC_API_KEY``...), those that are set; never logged."""
+
+    def __repr__(self) -> str:  # instance fields and plain variables hold provider API keys
+        return f"ProviderSettings(enabled={self.enabled!r}, default={self.default!r}, <fields redacted>)"
 
     @property
     def default_name(self) -> str:
@@ -116,6 +154,38 @@ class ProviderSettings(Struct, frozen=True, kw_only=True):
 
     def kind_of(self, name: str) -> str:
         return self.instances.get(name, {}).get("kind", name)
+
+
+class RoutingSettings(Struct, frozen=True, kw_only=True):
+    """Routes, fallback and deployment health (docs/routing.md)."""
+
+    routes: dict[str, str] = {}
+    """``SWITCHBOARD_ROUTE_<ALIAS>``: ``provider[:model][*weight], ...[; option=value ...]`` per alias
+    (lower-cased); options ``strategy``, ``retries``, ``timeout_s``, ``fallback``."""
+    routes_file: str = ""
+    """``SWITCHBOARD_ROUTES_FILE``: a TOML file of ``[[routes]]`` (aliases of any characters, every option)."""
+    default_fallback: bool = True
+    """``SWITCHBOARD_DEFAULT_ROUTE_FALLBACK``: a turn naming no route, provider or model falls back along
+    the enabled providers in order; ``false`` keeps it on the default provider."""
+    strategy: Literal["priority", "weighted", "least_busy", "latency"] = "priority"
+    """``SWITCHBOARD_ROUTING_STRATEGY``: default strategy of every route."""
+    retries: Annotated[int, Meta(ge=0, le=10)] = 1
+    """``SWITCHBOARD_ROUTING_RETRIES``: retries on the same deployment before falling back."""
+    retry_base_delay_s: Annotated[float, Meta(ge=0)] = 0.2
+    """``SWITCHBOARD_ROUTING_RETRY_BASE_DELAY_S``: first backoff (doubled per retry, jittered)."""
+    max_retry_after_s: Annotated[float, Meta(ge=0)] = 10.0
+    """``SWITCHBOARD_ROUTING_MAX_RETRY_AFTER_S``: an upstream ``Retry-After`` up to this is waited for;
+    a longer one falls back at once."""
+    timeout_s: Annotated[float, Meta(gt=0)] = 120.0
+    """``SWITCHBOARD_ROUTING_TIMEOUT_S``: no retry or fallback starts this long after a model call began."""
+    failures_to_open: Annotated[int, Meta(ge=1)] = 3
+    """``SWITCHBOARD_ROUTING_FAILURES_TO_OPEN``: consecutive failures that open a deployment's circuit."""
+    failure_rate: Annotated[float, Meta(gt=0, le=1)] = 0.5
+    """``SWITCHBOARD_ROUTING_FAILURE_RATE``: or this share of failures among the last 20 outcomes (>= 10)."""
+    cooldown_s: Annotated[float, Meta(gt=0)] = 30.0
+    """``SWITCHBOARD_ROUTING_COOLDOWN_S``: how long an open circuit is skipped before one probe request."""
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    """``SWITCHBOARD_ROUTING_BACKEND``: ``auto`` shares circuits through Redis when ``REDIS_URL`` is set."""
 
 
 class LogSettings(Struct, frozen=True, kw_only=True):
@@ -128,6 +198,8 @@ class LogSettings(Struct, frozen=True, kw_only=True):
 
 
 class Settings(Struct, frozen=True, kw_only=True):
+    warnings: tuple[str, ...] = ()
+    """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
     server: ServerSettings = ServerSettings()
     auth: AuthSettings = AuthSettings()
     stores: StoreSettings = StoreSettings()
@@ -135,6 +207,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     providers: ProviderSettings = ProviderSettings()
     limits: LimitSettings = LimitSettings()
     streams: StreamSettings = StreamSettings()
+    routing: RoutingSettings = RoutingSettings()
     log: LogSettings = LogSettings()
 
     def uses_redis(self, backend: str) -> bool:
@@ -155,6 +228,16 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_WORKERS": ("server", "workers"),
     "SWITCHBOARD_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "SWITCHBOARD_VAR_DIR": ("server", "var_dir"),
+    "SWITCHBOARD_GC_FREEZE": ("server", "gc_freeze"),
+    "SWITCHBOARD_GC_GEN0_THRESHOLD": ("server", "gc_gen0_threshold"),
+    "SWITCHBOARD_DRAIN_GRACE_S": ("server", "drain_grace_s"),
+    "SWITCHBOARD_ALLOWED_ORIGINS": ("server", "allowed_origins"),
+    "SWITCHBOARD_MAX_HEADER_BYTES": ("server", "max_header_bytes"),
+    "SWITCHBOARD_MAX_HEADERS": ("server", "max_headers"),
+    "SWITCHBOARD_HEADER_TIMEOUT_S": ("server", "header_timeout_s"),
+    "SWITCHBOARD_BODY_TIMEOUT_S": ("server", "body_timeout_s"),
+    "SWITCHBOARD_IDLE_TIMEOUT_S": ("server", "idle_timeout_s"),
+    "SWITCHBOARD_MAX_UNAUTHENTICATED": ("server", "max_unauthenticated"),
     "SWITCHBOARD_API_KEYS": ("auth", "api_keys"),
     "DATABASE_URL": ("stores", "database_url"),
     "SWITCHBOARD_SESSION_STORE": ("stores", "sessions"),
@@ -170,6 +253,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_GUARDRAILS_FILE": ("chat", "guardrails_file"),
     "SWITCHBOARD_HISTORY_LIMIT": ("chat", "history_limit"),
     "SWITCHBOARD_SSE_HEARTBEAT_S": ("chat", "sse_heartbeat_s"),
+    "SWITCHBOARD_AGENT_MAX_STEPS": ("chat", "agent_max_steps"),
     "SWITCHBOARD_DEFAULT_PROVIDER": ("providers", "default"),
     "SWITCHBOARD_RATE_LIMIT_BACKEND": ("limits", "backend"),
     "SWITCHBOARD_RATE_LIMIT_RPM": ("limits", "requests_per_minute"),
@@ -178,17 +262,37 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_RATE_LIMIT_FAILURE": ("limits", "on_backend_failure"),
     "SWITCHBOARD_STREAM_RESUME_TTL_S": ("streams", "resume_ttl_s"),
     "SWITCHBOARD_STREAM_BACKEND": ("streams", "backend"),
+    "SWITCHBOARD_ROUTES_FILE": ("routing", "routes_file"),
+    "SWITCHBOARD_DEFAULT_ROUTE_FALLBACK": ("routing", "default_fallback"),
+    "SWITCHBOARD_ROUTING_STRATEGY": ("routing", "strategy"),
+    "SWITCHBOARD_ROUTING_RETRIES": ("routing", "retries"),
+    "SWITCHBOARD_ROUTING_RETRY_BASE_DELAY_S": ("routing", "retry_base_delay_s"),
+    "SWITCHBOARD_ROUTING_MAX_RETRY_AFTER_S": ("routing", "max_retry_after_s"),
+    "SWITCHBOARD_ROUTING_TIMEOUT_S": ("routing", "timeout_s"),
+    "SWITCHBOARD_ROUTING_FAILURES_TO_OPEN": ("routing", "failures_to_open"),
+    "SWITCHBOARD_ROUTING_FAILURE_RATE": ("routing", "failure_rate"),
+    "SWITCHBOARD_ROUTING_COOLDOWN_S": ("routing", "cooldown_s"),
+    "SWITCHBOARD_ROUTING_BACKEND": ("routing", "backend"),
     "SWITCHBOARD_LOG_LEVEL": ("log", "level"),
     "SWITCHBOARD_LOG_FORMAT": ("log", "format"),
     "SWITCHBOARD_LOG_PROMPTS": ("log", "prompts"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 
-_PLAIN_PROVIDER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 _INSTANCE_PREFIX = "SWITCHBOARD_PROVIDER_"
+_ROUTE_PREFIX = "SWITCHBOARD_ROUTE_"
 
 
-def _provider_settings(env: Mapping[str, str]) -> dict[str, object]:
+def _routes(env: Mapping[str, str]) -> dict[str, str]:
+    """``SWITCHBOARD_ROUTE_<ALIAS>`` values by lower-cased alias."""
+    return {
+        key[len(_ROUTE_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(_ROUTE_PREFIX) and len(key) > len(_ROUTE_PREFIX) and value.strip()
+    }
+
+
+def _provider_settings(env: Mapping[str, str], plain_variables: Collection[str]) -> dict[str, object]:
     raw = env.get("SWITCHBOARD_PROVIDERS", "scripted")
     enabled = tuple(name.strip().lower() for name in raw.split(",") if name.strip())
     instances: dict[str, dict[str, str]] = {}
@@ -200,14 +304,40 @@ def _provider_settings(env: Mapping[str, str]) -> dict[str, object]:
             if rest.startswith(name + "_"):
                 instances.setdefault(name, {})[rest[len(name) + 1 :]] = value
                 break
-    plain = {k: env[k] for k in _PLAIN_PROVIDER_ENV if env.get(k)}
+    plain = {k: env[k] for k in plain_variables if env.get(k)}
     return {"enabled": enabled, "instances": instances, "plain_env": plain}
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: str | None = ".env") -> Settings:
-    """Read settings from ``environ`` (default: the process environment) over a ``.env`` file.
+def kinds_plain_variables() -> frozenset[str]:
+    """Every plain variable a provider kind defaults from (each kind's ``env_defaults``, e.g.
+    ``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``): a new kind declares its own, nothing here changes."""
+    from backend.wiring.providers import plain_variables  # the kinds' table lives in the wiring
 
-    Raises ``ConfigError`` naming the variable when a value has the wrong type or is not allowed.
+    return plain_variables()
+
+
+def _reads_variable(name: str, plain_variables: Collection[str]) -> bool:
+    """Whether ``name`` is a variable the settings read (so ``<name>_FILE`` may give it)."""
+    return (
+        name in _FIELDS
+        or name in plain_variables
+        or name == "SWITCHBOARD_PROVIDERS"
+        or name.startswith(_INSTANCE_PREFIX)
+    )
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    dotenv: str | None = ".env",
+    plain_variables: Collection[str] | None = None,
+) -> Settings:
+    """Read settings from ``environ`` (default: the process environment) over a ``.env`` file; any
+    variable may instead be given as ``<NAME>_FILE=/path`` (backend/file_variables.py).
+
+    ``plain_variables``: the plain variables provider kinds default from (default: every registered
+    kind's ``env_defaults``). Raises ``ConfigError`` naming the variable when a value has the wrong type
+    or is not allowed.
     """
     env: dict[str, str] = {}
     if dotenv and Path(dotenv).is_file():
@@ -215,12 +345,24 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: str | Non
 
         env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     env.update(os.environ if environ is None else environ)
+    plain = kinds_plain_variables() if plain_variables is None else plain_variables
+    try:
+        env = expand_file_variables(env, lambda name: _reads_variable(name, plain))
+    except FileVariableError as exc:
+        raise ConfigError(str(exc)) from None
 
-    sections: dict[str, dict[str, object]] = {}
+    from backend.environment_check import environment_problems
+
+    errors, warnings = environment_problems(env, _FIELDS)
+    if errors:
+        raise ConfigError("; ".join(errors))
+    sections: dict[str, object] = {"warnings": tuple(warnings)}
     for var, (section, field) in _FIELDS.items():
         if var in env and env[var] != "":
-            sections.setdefault(section, {})[field] = env[var]
-    sections["providers"] = {**sections.get("providers", {}), **_provider_settings(env)}
+            sections.setdefault(section, {})[field] = env[var]  # type: ignore[index]
+    providers = _provider_settings(env, plain)
+    sections["providers"] = {**sections.get("providers", {}), **providers}  # type: ignore[dict-item]
+    sections["routing"] = {**sections.get("routing", {}), "routes": _routes(env)}  # type: ignore[dict-item]
     try:
         return msgspec.convert(sections, type=Settings, strict=False)
     except msgspec.ValidationError as exc:

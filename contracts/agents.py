@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from contracts.base import Struct
+from contracts.routing import DeploymentInfo
 
 Key = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 
@@ -17,7 +18,10 @@ class AgentDescriptor(Struct, frozen=True, kw_only=True):
     ``provider``/``model`` of ``None`` mean "the default provider" and "that provider's default model".
     ``tools`` name tools of the ToolRegistryPort; ``handoffs`` name other catalog agents this one may hand
     the conversation to; ``output_schema`` (JSON Schema) asks for structured output; ``guardrail_policy``
-    names the policy checked on input and output (``None``: the ``default`` policy).
+    names the policy checked on input and output (``None``: the ``default`` policy). ``engine`` picks
+    what runs the agent's turns: ``tool_loop`` (Switchboard's neutral loop, any provider),
+    ``agents_sdk`` (the OpenAI Agents SDK driven through the same models), ``auto`` (what the first
+    deployment's provider instance prefers).
     """
 
     key: Key
@@ -29,6 +33,7 @@ class AgentDescriptor(Struct, frozen=True, kw_only=True):
     handoffs: tuple[str, ...] = ()
     guardrail_policy: str | None = None
     output_schema: dict[str, Any] | None = None
+    engine: Literal["auto", "tool_loop", "agents_sdk"] = "auto"
 
 
 class ProviderCapabilities(Struct, frozen=True, kw_only=True):
@@ -40,6 +45,8 @@ class ProviderCapabilities(Struct, frozen=True, kw_only=True):
     structured_output: bool = False
     realtime: bool = False
     moderation: bool = False
+    images: bool = False
+    embeddings: bool = False
 
 
 class ProviderDescriptor(Struct, frozen=True, kw_only=True):
@@ -50,6 +57,8 @@ class ProviderDescriptor(Struct, frozen=True, kw_only=True):
     default_model: str
     offline: bool = False
     capabilities: ProviderCapabilities = ProviderCapabilities()
+    default_embedding_model: str | None = None
+    """The model asked for when a client names this instance for embeddings (``embeddings`` capability)."""
 
 
 class ProviderHealth(Struct, frozen=True, kw_only=True):
@@ -70,3 +79,5 @@ class ProviderStatus(Struct, frozen=True, kw_only=True):
     default: bool
     order: int
     health: ProviderHealth
+    deployments: list[DeploymentInfo] = []
+    """Every ``provider:model`` of this instance known to a route, with its circuit state."""

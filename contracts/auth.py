@@ -12,10 +12,15 @@ SCOPE_CHAT = "chat"
 """Everything ``read`` allows, plus running turns and deleting conversations."""
 SCOPE_ADMIN = "admin"
 """Everything, including writing the tenant's guardrail policies."""
+SCOPE_OPERATOR = "operator"
+"""Everything ``admin`` allows in the key's own tenant, plus operating the instance: every tenant's admin
+API, live reconfiguration. Only configured keys (``SWITCHBOARD_API_KEYS``, the keys file) may hold it;
+keys created through the API never can."""
 IMPLIED_SCOPES: dict[str, frozenset[str]] = {
     SCOPE_READ: frozenset({SCOPE_READ}),
     SCOPE_CHAT: frozenset({SCOPE_READ, SCOPE_CHAT}),
     SCOPE_ADMIN: frozenset({SCOPE_READ, SCOPE_CHAT, SCOPE_ADMIN}),
+    SCOPE_OPERATOR: frozenset({SCOPE_READ, SCOPE_CHAT, SCOPE_ADMIN, SCOPE_OPERATOR}),
 }
 
 

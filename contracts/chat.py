@@ -9,6 +9,7 @@ import msgspec
 from contracts.base import Inbound, Struct
 from contracts.conversations import ConversationItem
 from contracts.guardrails import GuardrailDecision
+from contracts.models import Attempt
 from contracts.usage import Usage
 
 MAX_MESSAGE_CHARS = 100_000
@@ -23,19 +24,24 @@ class ChatRequest(Inbound, frozen=True, kw_only=True):
 
     ``conversation_id``: continue that conversation (or start one with this id); omitted, a new one is
     created. ``agent``: a catalog agent key (default: the catalog's default agent). ``provider``: run on
-    this provider instead of the agent's. ``model``: override the provider's model.
+    this provider, pinned (no fallback). ``model``: a route alias, a provider name, ``provider/model``, or
+    an upstream model name for the agent's provider (docs/routing.md).
     """
 
     message: Message
     conversation_id: Identifier | None = None
     agent: Identifier | None = None
     provider: Identifier | None = None
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    model: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] | None
+    ) = None
 
 
 class ChatResult(Struct, frozen=True, kw_only=True):
     """A finished turn. ``items`` are the items this turn stored (user message, tool calls and results,
-    the assistant message), in order. ``offline`` is true when an offline provider answered."""
+    the assistant message), in order. ``offline`` is true when an offline provider answered.
+    ``provider``/``model`` are the instance and upstream model that answered; ``route`` the route the turn
+    ran on; ``attempts`` the model calls that failed before (retries, fallback)."""
 
     conversation_id: str
     message_id: str
@@ -47,3 +53,5 @@ class ChatResult(Struct, frozen=True, kw_only=True):
     usage: Usage
     items: list[ConversationItem]
     guardrails: list[GuardrailDecision] = []
+    route: str | None = None
+    attempts: list[Attempt] = []

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.base import Struct
+from contracts.usage import Usage
 
 
 class UserMessage(Struct, frozen=True, kw_only=True, tag="user_message"):
@@ -31,6 +32,9 @@ class AssistantMessage(Struct, frozen=True, kw_only=True, tag="assistant_message
     provider: str | None = None
     model: str | None = None
     status: str = "completed"
+    usage: Usage | None = None
+    """Tokens of the model calls behind this message, when recorded (the Responses surface keeps them so
+    ``GET /v1/responses/{id}`` can show them)."""
 
 
 class ToolCallItem(Struct, frozen=True, kw_only=True, tag="tool_call"):

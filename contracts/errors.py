@@ -5,6 +5,8 @@ Messages never contain secrets or prompt text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.base import Struct
 from contracts.guardrails import GuardrailDecision
 
@@ -19,6 +21,8 @@ class ErrorInfo(Struct, frozen=True, kw_only=True):
     field: str | None = None
     retry_after_s: float | None = None
     """When the provider said how long to wait (its ``Retry-After``)."""
+    failure: str | None = None
+    """For provider errors: the class of failure (``contracts.models.FailureKind``)."""
 
 
 class DomainError(Exception):
@@ -78,7 +82,9 @@ class GuardrailBlocked(DomainError):
 
 
 class ProviderUnavailable(DomainError):
-    """A provider failed or could not be reached. ``retryable`` tells a client whether to try again."""
+    """A provider failed or could not be reached. ``retryable`` tells a client whether to try again;
+    ``failure`` classifies it (``contracts.models.FailureKind``) for routers and metrics; ``attempts``
+    lists every failed model call when a router tried several (``contracts.models.Attempt``)."""
 
     code = "provider_unavailable"
 
@@ -90,12 +96,17 @@ class ProviderUnavailable(DomainError):
         retryable: bool,
         upstream_status: int | None = None,
         retry_after: float | None = None,
+        failure: str = "server_error",
+        attempts: tuple[Any, ...] = (),
     ) -> None:
         super().__init__(f"provider {provider!r}: {detail}")
         self.provider = provider
+        self.reason = detail
         self.retryable = retryable
         self.upstream_status = upstream_status
         self.retry_after = retry_after
+        self.failure = failure
+        self.attempts = attempts
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(
@@ -104,7 +115,15 @@ class ProviderUnavailable(DomainError):
             retryable=self.retryable,
             status=self.upstream_status,
             retry_after_s=self.retry_after,
+            failure=self.failure,
         )
+
+
+class ProviderRejected(ProviderUnavailable):
+    """The provider refused the request itself (bad request, context too long, content filtered): the
+    caller must change it; retrying or sending it elsewhere will not help."""
+
+    code = "provider_rejected"
 
 
 class RateLimited(DomainError):
@@ -125,3 +144,17 @@ class StoreUnavailable(DomainError):
 
     code = "store_unavailable"
     retryable = True
+
+
+class ShuttingDown(DomainError):
+    """This instance is draining before it exits: retry the request, which reaches another instance."""
+
+    code = "shutting_down"
+    retryable = True
+    retry_after = 1.0
+
+    def __init__(self, detail: str = "the server is shutting down; retry on another instance") -> None:
+        super().__init__(detail)
+
+    def info(self) -> ErrorInfo:
+        return ErrorInfo(code=self.code, detail=self.detail, retryable=True, retry_after_s=self.retry_after)

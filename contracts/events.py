@@ -7,16 +7,22 @@ defaults; a field is never retyped. A stream is: ``run.started``, any number of 
 
 Runtimes (``AgentRuntime.stream``) yield the non-terminal events and finish with ``RunFinished``; the chat
 service turns that into ``Completed`` after the turn is stored.
+
+Version 2 (adds fields, removes none): ``run.started.route`` names the route the turn runs on and its
+``provider``/``model`` are the first deployment planned; ``run.completed.provider``/``model`` are the
+instance and upstream model that actually answered, and ``run.completed.attempts`` lists the model calls
+that failed before (fallback, retries).
 """
 
 from __future__ import annotations
 
 from contracts.base import Struct
 from contracts.errors import ErrorInfo
+from contracts.models import Attempt
 from contracts.tools import ToolCall, ToolResult
 from contracts.usage import Usage
 
-PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION = "2"
 
 
 class RunStarted(Struct, frozen=True, kw_only=True, tag="run.started"):
@@ -26,6 +32,7 @@ class RunStarted(Struct, frozen=True, kw_only=True, tag="run.started"):
     model: str
     offline: bool = False
     protocol: str = PROTOCOL_VERSION
+    route: str | None = None
 
 
 class TextDelta(Struct, frozen=True, kw_only=True, tag="text.delta"):
@@ -51,12 +58,15 @@ class UsageReported(Struct, frozen=True, kw_only=True, tag="usage"):
 
 class RunFinished(Struct, frozen=True, kw_only=True, tag="run.finished"):
     """Internal: a runtime's last event (never sent to clients). ``agent`` is the agent that answered
-    (after handoffs); ``output`` the final text (JSON text for structured output)."""
+    (after handoffs); ``output`` the final text (JSON text for structured output); ``provider``/``model``
+    the instance and upstream model of the last model call; ``attempts`` every failed model call."""
 
     output: str
     usage: Usage
     model: str
     agent: str
+    provider: str = ""
+    attempts: tuple[Attempt, ...] = ()
 
 
 class Completed(Struct, frozen=True, kw_only=True, tag="run.completed"):
@@ -69,6 +79,7 @@ class Completed(Struct, frozen=True, kw_only=True, tag="run.completed"):
     agent: str
     provider: str
     model: str
+    attempts: tuple[Attempt, ...] = ()
 
 
 class Failed(Struct, frozen=True, kw_only=True, tag="run.failed"):
@@ -76,6 +87,7 @@ class Failed(Struct, frozen=True, kw_only=True, tag="run.failed"):
 
     conversation_id: str | None
     error: ErrorInfo
+    attempts: tuple[Attempt, ...] = ()
 
 
 RuntimeEvent = TextDelta | ToolCalled | ToolOutput | AgentHandoff | UsageReported | RunFinished

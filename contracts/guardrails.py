@@ -69,12 +69,22 @@ GuardrailRule = MaxLengthRule | BlockedTermsRule | RegexRule | PiiRule | Moderat
 PolicyName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 
 
+StreamOutput = Literal["checked", "raw"]
+
+
 class GuardrailPolicy(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A named, ordered list of rules."""
+    """A named, ordered list of rules.
+
+    ``stream_output``: with ``checked`` (the default) a streamed answer's deltas pass the output rules as
+    they are produced (redactions applied incrementally, text that could still match held back, blocking
+    rules deciding before anything they would block goes out). ``raw`` opts out for the lowest latency:
+    deltas reach the client unchecked and only the final event and the stored turn are checked.
+    """
 
     name: PolicyName
     description: str = ""
     rules: tuple[GuardrailRule, ...] = ()
+    stream_output: StreamOutput = "checked"
 
 
 class GuardrailDecision(Struct, frozen=True, kw_only=True):

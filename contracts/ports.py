@@ -11,64 +11,179 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from contracts.accounting import UsageRecord
-from contracts.agents import AgentDescriptor, ProviderDescriptor, ProviderHealth, ProviderStatus
+from contracts.agents import AgentDescriptor, ProviderDescriptor, ProviderStatus
 from contracts.auth import Principal
 from contracts.base import Struct
 from contracts.conversations import ConversationInfo, ConversationItem, ConversationPage, SearchHit
 from contracts.events import AgentHandoff, RuntimeEvent, ToolCalled, ToolOutput
 from contracts.guardrails import GuardrailOutcome, GuardrailPolicy, Stage
+from contracts.models import (
+    Attempt,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    WireAnswer,
+    WireCall,
+    WireFrame,
+)
 from contracts.realtime import RealtimeClientEvent, RealtimeServerEvent, RealtimeSessionRequest
+from contracts.routing import RouteInfo
 from contracts.tools import ToolCall, ToolContext, ToolResult, ToolSpec
 from contracts.usage import Usage
+
+# -- models ----------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """One model call (the model level, below agents): a provider instance's wire codec, the offline
+    script, or a router over several of them.
+
+    Failures raise ``ProviderUnavailable`` (``ProviderRejected`` when the request itself was refused),
+    classified by ``failure``; never the upstream's own text, never a secret.
+    """
+
+    @property
+    def name(self) -> str:
+        """The provider instance (or route) this model calls."""
+        ...
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        """Deltas, then exactly one ``ModelDone``. Closing the iterator (``aclose``, or cancelling the
+        task consuming it) closes the upstream request."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingModel(Protocol):
+    """Text embeddings from one provider instance (or a route's router). Failures as ``LanguageModel``."""
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse: ...
+
+
+@runtime_checkable
+class WirePassthrough(Protocol):
+    """What a ``LanguageModel`` whose upstream speaks a client protocol natively offers on top: the
+    client's body forwarded as is (model replaced, usage asked for) and the upstream's bytes relayed."""
+
+    def speaks(self, protocol: str) -> bool: ...
+
+    async def forward(self, call: WireCall, model: str) -> WireAnswer: ...
+
+    def forward_stream(self, call: WireCall, model: str) -> AsyncGenerator[WireFrame, None]:
+        """The upstream's frames as they come; the last one's events end with ``ModelDone``."""
+        ...
+
+
+@runtime_checkable
+class WireTokenCounter(Protocol):
+    """What a ``WirePassthrough`` whose upstream counts a request's input tokens offers (Anthropic's
+    ``/v1/messages/count_tokens``): the client's body counted upstream, model replaced."""
+
+    async def count_tokens(self, call: WireCall, model: str) -> int: ...
+
+
+@runtime_checkable
+class RoutedModel(LanguageModel, Protocol):
+    """A route's model (a router): a ``LanguageModel`` that can also pass a client's body through to a
+    deployment speaking the client's protocol, falling back to the neutral request elsewhere."""
+
+    async def forward(self, call: WireCall, request: ModelRequest) -> WireAnswer | ModelResponse: ...
+
+    def forward_stream(
+        self, call: WireCall, request: ModelRequest
+    ) -> AsyncGenerator[WireFrame | ModelEvent, None]: ...
+
+    def passes_through(self, protocol: str) -> bool:
+        """Every deployment of the route speaks ``protocol``: a client's body always goes as it is."""
+        ...
+
+    async def count_tokens(self, call: WireCall, request: ModelRequest) -> int | None:
+        """The input tokens of ``call`` as counted by the first deployment (route order) that speaks
+        its protocol and counts (``WireTokenCounter``); None when no deployment can. A failure of every
+        such deployment raises the last one."""
+        ...
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Embeddings from the first deployment able to give them (``embeddings`` capability)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRoute:
+    """Where a stateless model call runs (the OpenAI- and Anthropic-compatible surfaces): the route's name,
+    its model, and the first deployment planned."""
+
+    route: str
+    model: RoutedModel
+    provider: ProviderDescriptor
+    model_name: str
+
 
 # -- agents ------------------------------------------------------------------------------------------------
 
 
 class AgentTurn(Struct, frozen=True, kw_only=True):
     """Everything a runtime needs for one turn: the agent, the stored history (neutral items, oldest
-    first), the new user input, who is calling (for tools) and an optional model override."""
+    first), the new user input and who is calling (for tools). Which upstream model answers is the
+    ``LanguageModel``'s business (a router picks a deployment and its model)."""
 
     agent: AgentDescriptor
     history: tuple[ConversationItem, ...]
     input: str
     context: ToolContext
-    model: str | None = None
 
 
 class RunResult(Struct, frozen=True, kw_only=True):
-    """A finished non-streamed turn. ``steps`` are the tool calls, tool outputs and handoffs, in order."""
+    """A finished non-streamed turn. ``steps`` are the tool calls, tool outputs and handoffs, in order.
+    ``provider``/``model``: the instance and upstream model of the last model call; ``attempts``: the
+    model calls that failed on the way (retries, fallback)."""
 
     output: str
     usage: Usage
     model: str
     agent: str
     steps: tuple[ToolCalled | ToolOutput | AgentHandoff, ...] = ()
+    provider: str = ""
+    attempts: tuple[Attempt, ...] = ()
 
 
 @runtime_checkable
 class AgentRuntime(Protocol):
-    """Runs agent turns on one provider instance."""
+    """Runs agent turns (tools, handoffs, structured output) over a ``LanguageModel``: the shared neutral
+    tool loop, or a vendor agent SDK driven through the same port."""
 
-    @property
-    def descriptor(self) -> ProviderDescriptor: ...
-
-    async def run(self, turn: AgentTurn) -> RunResult:
+    async def run(self, turn: AgentTurn, model: LanguageModel) -> RunResult:
         """Run a turn to the end. Raises ``ProviderUnavailable`` on provider failure."""
         ...
 
-    def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
+    def stream(self, turn: AgentTurn, model: LanguageModel) -> AsyncGenerator[RuntimeEvent, None]:
         """Yield events as they happen, ending with one ``RunFinished``. Closing the iterator (``aclose``,
-        or cancelling the task consuming it) must cancel the provider run. A failure raises
+        or cancelling the task consuming it) must cancel the provider call. A failure raises
         ``ProviderUnavailable`` from the iterator."""
         ...
 
-    async def ping(self) -> ProviderHealth:
-        """Cheap health check (no tokens spent)."""
-        ...
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a turn runs, as resolved from the request and the agent: the route's name, its model (a
+    router over the route's deployments), the agent engine to drive it, and the first deployment planned
+    (``provider``, ``model_name``), which ``run.started`` reports."""
+
+    route: str
+    model: LanguageModel
+    runtime: AgentRuntime
+    provider: ProviderDescriptor
+    model_name: str
 
 
 class AgentCatalog(Protocol):
@@ -123,7 +238,27 @@ class ProviderDirectory(Protocol):
         """Raises ``NotFound`` for a provider that is not enabled."""
         ...
 
-    def runtime(self, name: str) -> AgentRuntime: ...
+    def target(self, *, provider: str | None, model: str | None, agent: AgentDescriptor) -> Target:
+        """Resolve where a turn runs (docs/routing.md): a named provider (pinned), else a route alias or a
+        ``provider/model`` pair named by ``model``, else the agent's provider/model, else the default
+        route. Raises ``InvalidRequest`` naming the field (``provider``, ``model``, ``agent``)."""
+        ...
+
+    def route(self, model: str | None) -> ModelRoute:
+        """Resolve a client's ``model`` (route alias, provider name, ``provider/model``, or an upstream
+        model for the default provider; None: the default route). Raises ``InvalidRequest`` (field
+        ``model``) for a provider that is not enabled."""
+        ...
+
+    def embedding_route(self, model: str | None) -> ModelRoute:
+        """Like ``route`` for embeddings: a provider named alone (or nothing: the first instance offering
+        embeddings) means its default embedding model. Raises ``InvalidRequest`` when no enabled
+        instance offers embeddings."""
+        ...
+
+    def models(self) -> builtins.list[str]:
+        """Every name a client may put in ``model``: routes, providers, ``provider/model`` pairs known."""
+        ...
 
     def realtime(self, name: str) -> RealtimeChannelFactory:
         """Raises ``NotFound``, or ``InvalidRequest`` if that provider has no realtime surface."""
@@ -135,6 +270,10 @@ class ProviderDirectory(Protocol):
         ...
 
     async def statuses(self) -> list[ProviderStatus]: ...
+
+    def routes(self) -> list[RouteInfo]:
+        """Every configured route (and the default route) with its deployments' circuit states."""
+        ...
 
 
 # -- sessions ----------------------------------------------------------------------------------------------
@@ -191,10 +330,27 @@ class GuardrailPolicyStore(Protocol):
         ...
 
 
+class OutputFilter(Protocol):
+    """A policy's output rules applied to one streamed answer, delta by delta.
+
+    ``feed`` returns the text that may be sent now (redactions applied; text that could still become a
+    match is held back); ``finish`` the rest at the end. Both raise ``GuardrailBlocked`` when a blocking
+    rule matches, before any of the matched text has been returned."""
+
+    def feed(self, delta: str) -> str: ...
+
+    def finish(self) -> str: ...
+
+
 class GuardrailChecker(Protocol):
     """Applies a policy's rules for one stage to a text."""
 
     async def check(self, policy: GuardrailPolicy, stage: Stage, text: str) -> GuardrailOutcome: ...
+
+    def output_filter(self, policy: GuardrailPolicy) -> OutputFilter | None:
+        """A filter for one streamed answer; None when the policy has no output rules or opted out
+        (``stream_output="raw"``)."""
+        ...
 
     def problems(self, policy: GuardrailPolicy) -> list[str]:
         """What is wrong with a policy before it is stored (bad regex, thresholds outside [0, 1]...)."""

@@ -7,6 +7,9 @@ Settings of an instance named ``NAME`` come from ``SWITCHBOARD_PROVIDER_<NAME>_<
 names upper-cased), converted to ``settings_type`` with ``msgspec.convert(..., strict=False)``;
 ``env_defaults`` names plain variables (e.g. ``OPENAI_API_KEY``) used when the instance's own variable is
 unset and the instance's name equals the kind's name.
+
+An instance offers a ``LanguageModel`` (one model call in neutral terms); agent turns on it run in the
+shared neutral tool loop, or in an agent engine a kind offers (``ProviderKind.engines``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from contracts.agents import ProviderDescriptor
+from contracts.agents import ProviderDescriptor, ProviderHealth
 from contracts.ports import (
     AgentCatalog,
     AgentRuntime,
+    EmbeddingModel,
+    LanguageModel,
     ModerationCheck,
     RealtimeChannelFactory,
     ToolRegistryPort,
@@ -38,14 +43,30 @@ class BuildContext:
     catalog: AgentCatalog
 
 
+@dataclass(frozen=True, slots=True)
+class EngineContext:
+    """What the composition root hands an agent-engine factory. ``instances`` are the parsed settings of
+    the enabled instances of the kind offering the engine (name -> settings)."""
+
+    tools: ToolRegistryPort
+    catalog: AgentCatalog
+    max_steps: int
+    instances: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class ProviderInstance:
-    """The surfaces one provider instance offers. ``aclose`` releases its pooled clients on shutdown."""
+    """The surfaces one provider instance offers. ``model`` is its wire codec behind the ``LanguageModel``
+    port; ``engine`` the agent engine it prefers for agents that leave the choice to it (``auto``);
+    ``ping`` a cheap health check (no tokens spent); ``aclose`` releases its pooled clients on shutdown."""
 
     descriptor: ProviderDescriptor
-    runtime: AgentRuntime
+    model: LanguageModel
+    engine: str = "tool_loop"
     realtime: RealtimeChannelFactory | None = None
     moderation: ModerationCheck | None = None
+    embeddings: EmbeddingModel | None = None
+    ping: Callable[[], Awaitable[ProviderHealth]] | None = None
     aclose: Callable[[], Awaitable[None]] | None = None
 
 
@@ -55,6 +76,8 @@ class ProviderKind(Generic[S]):
 
     ``validate`` returns human-readable problems naming the environment variable to fix (empty: fine);
     it runs before anything is built, so a bad configuration fails at startup with one clear message.
+    ``engines`` are agent engines this kind offers to every agent (name -> factory; e.g. the OpenAI kind's
+    ``agents_sdk``), built only when an agent or an instance asks for one.
     """
 
     name: str
@@ -63,6 +86,9 @@ class ProviderKind(Generic[S]):
     validate: Callable[[str, S], list[str]] = lambda _name, _settings: []
     env_defaults: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    engines: Mapping[str, Callable[[EngineContext], AgentRuntime]] = field(default_factory=dict)
+    moved: Mapping[str, str] = field(default_factory=dict)
+    """Settings that no longer exist on this kind -> where to set that now (named in the start-up error)."""
 
     def settings_from(self, values: Mapping[str, Any]) -> S:
         return msgspec.convert(dict(values), type=self.settings_type, strict=False)

@@ -40,10 +40,13 @@ RealtimeClientEvent = InputText | InputAudio | InputAudioCommit | ResponseCancel
 
 
 class SessionStarted(Struct, frozen=True, kw_only=True, tag="session.started"):
+    """``conversation_id``: where the session's turns are stored (set by the service, not the provider)."""
+
     session_id: str
     provider: str
     model: str
     offline: bool = False
+    conversation_id: str | None = None
 
 
 class OutputTextDelta(Struct, frozen=True, kw_only=True, tag="output.text.delta"):

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from backend.settings import ConfigError, Settings, load_settings
 
@@ -19,15 +18,30 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def cmd_check(_args: argparse.Namespace) -> int:
-    """Validate configuration and the dependency graph without serving."""
+def _warn(settings: Settings) -> None:
+    for warning in settings.warnings:
+        print(f"switchboard: warning: {warning}", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate configuration and the dependency graph, and reach the database and Redis, without serving."""
+    from backend.wiring.routes import describe_routes
+    from backend.wiring.stores import reachability_problems
     from backend.wiring.table import compile_graph
 
-    compiled = compile_graph(_settings())
+    settings = _settings()
+    _warn(settings)
+    compiled = compile_graph(settings)
+    if not args.offline:
+        problems = asyncio.run(reachability_problems(settings))
+        if problems:
+            raise ConfigError("; ".join(problems))
     print(
         f"configuration ok: {len(compiled.order)} services, providers: "
-        f"{', '.join(compiled.settings.providers.enabled)} (default {compiled.settings.providers.default_name})"
+        f"{', '.join(settings.providers.enabled)} (default {settings.providers.default_name})"
     )
+    for line in describe_routes(settings.routing, settings.providers):
+        print(f"  route {line}")
     return 0
 
 
@@ -43,9 +57,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_providers(_args: argparse.Namespace) -> int:
     """What the environment enables, the default and the order."""
     from backend.wiring.providers import PROVIDER_KINDS
+    from backend.wiring.routes import describe_routes
     from backend.wiring.table import compile_graph
 
-    providers = compile_graph(_settings()).settings.providers
+    settings = compile_graph(_settings()).settings
+    providers = settings.providers
     for position, name in enumerate(providers.enabled, start=1):
         kind = providers.kind_of(name)
         marker = " (default)" if name == providers.default_name else ""
@@ -53,6 +69,9 @@ def cmd_providers(_args: argparse.Namespace) -> int:
     disabled = sorted(set(PROVIDER_KINDS) - {providers.kind_of(n) for n in providers.enabled})
     if disabled:
         print(f"kinds available but not enabled: {', '.join(disabled)} (add them to SWITCHBOARD_PROVIDERS)")
+    print("routes:")
+    for line in describe_routes(settings.routing, providers):
+        print(f"  {line}")
     return 0
 
 
@@ -70,15 +89,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-_UVICORN: dict[str, Any] = {
-    "http": "httptools",
-    "log_config": None,  # structlog owns logging
-    "access_log": False,  # one line per request comes from RequestLogMiddleware
-    "lifespan": "on",
-    "timeout_graceful_shutdown": 10,
-}
-
-
 async def _preflight(settings: Settings) -> None:
     """Build every service once and close it again: database reachable and migrated, keys present,
     providers built. A failure here is one clear line instead of a worker's traceback."""
@@ -88,21 +98,6 @@ async def _preflight(settings: Settings) -> None:
     await registry.aclose()
 
 
-async def _serve_one(settings: Settings, host: str, port: int) -> None:
-    """One worker: build the services once, in this process and loop, then serve with them."""
-    import uvicorn
-
-    from backend.app import create_app
-    from backend.wiring.table import build_registry, compile_graph
-
-    registry = await build_registry(compile_graph(settings))
-    _announce(settings, host, port, 1)
-    config = uvicorn.Config(
-        create_app(settings, registry=registry), host=host, port=port, loop="none", **_UVICORN
-    )
-    await uvicorn.Server(config).serve()
-
-
 def _startup_failed(exc: Exception) -> ConfigError:
     return (
         exc if isinstance(exc, ConfigError) else ConfigError(f"startup failed: {type(exc).__name__}: {exc}")
@@ -110,12 +105,14 @@ def _startup_failed(exc: Exception) -> ConfigError:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Validate, then serve with uvicorn (uvloop + httptools)."""
+    """Validate, then serve with uvicorn (uvloop + httptools); SIGTERM drains first (ops/serving.py)."""
     import uvloop
 
     from backend.wiring.keys import dev_key, parse_keys
+    from ops.serving import serve_one, serve_workers
 
     settings = _settings()
+    _warn(settings)
     server = settings.server
     host, port = args.host or server.host, args.port or server.port
     workers = args.workers or server.workers
@@ -123,23 +120,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         dev_key(server, create=True)
     try:
         if workers == 1:
-            uvloop.run(_serve_one(settings, host, port))
+            uvloop.run(serve_one(settings, host, port, lambda: _announce(settings, host, port, 1)))
             return 0
         asyncio.run(_preflight(settings))
     except Exception as exc:
         raise _startup_failed(exc) from None
     _announce(settings, host, port, workers)
-    import uvicorn
-
-    uvicorn.run(
-        "backend.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        **_UVICORN,
-    )
+    serve_workers(settings, host, port, workers)  # exits the process when the workers have ended
     return 0
 
 
@@ -170,13 +157,13 @@ def _announce(settings: Settings, host: str, port: int, workers: int) -> None:
 
 def _key_store(settings: Settings):  # type: ignore[no-untyped-def]
     from adapters.keys.sqlalchemy_keys import SqlAlchemyApiKeyStore
-    from adapters.persistence.engine import create_engine, session_factory
     from adapters.persistence.migrate import upgrade
+    from adapters.persistence.sql_runner import create_runner
 
     async def open_store():  # type: ignore[no-untyped-def]
         await upgrade(settings.database_url)
-        engine = create_engine(settings.database_url)
-        return engine, SqlAlchemyApiKeyStore(session_factory(engine))
+        runner = create_runner(settings.database_url)
+        return runner, SqlAlchemyApiKeyStore(runner)
 
     return open_store()
 
@@ -185,15 +172,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
     """Create, list and revoke API keys stored (hashed) in the database."""
     from datetime import UTC, datetime, timedelta
 
-    from backend.wiring.keys import scopes_problem, tenant_problem
+    from backend.wiring.keys import scopes_problem, split_scopes, tenant_problem
 
     settings = _settings()
 
     async def run() -> int:
-        engine, store = await _key_store(settings)
+        runner, store = await _key_store(settings)
         try:
             if args.keys_command == "create":
-                problem = tenant_problem(args.tenant) or scopes_problem(args.scopes.split(","))
+                scopes = split_scopes(args.scopes)
+                problem = tenant_problem(args.tenant) or scopes_problem(scopes, stored=True)
                 if problem:
                     raise ConfigError(f"keys create: {problem}")
                 expires = (
@@ -201,13 +189,15 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 )
                 secret, record = await store.create(
                     args.tenant,
-                    frozenset(s for s in args.scopes.split(",") if s),
+                    frozenset(scopes),
                     expires_at=expires,
                     requests_per_minute=args.rpm,
                     tokens_per_minute=args.tpm,
                     concurrent_streams=args.streams,
                 )
-                print(f"created key {record.id} for tenant {record.tenant_id} (scopes {args.scopes})")
+                print(
+                    f"created key {record.id} for tenant {record.tenant_id} (scopes {'+'.join(sorted(scopes))})"
+                )
                 print(f"secret (shown once, store it now): {secret}")
             elif args.keys_command == "list":
                 now = datetime.now(UTC)
@@ -224,7 +214,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 print(f"revoked {args.key_id}")
             return 0
         finally:
-            await engine.dispose()
+            await runner.aclose()
 
     if settings.database_url.startswith("sqlite"):
         from pathlib import Path
@@ -236,7 +226,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help=cmd_check.__doc__).set_defaults(func=cmd_check)
+    check = sub.add_parser("check", help=cmd_check.__doc__)
+    check.add_argument("--offline", action="store_true", help="do not connect to the database or Redis")
+    check.set_defaults(func=cmd_check)
     graph = sub.add_parser("graph", help=cmd_graph.__doc__)
     graph.add_argument("--mermaid", action="store_true")
     graph.set_defaults(func=cmd_graph)
@@ -248,7 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key and print its secret once")
     create.add_argument("--tenant", required=True)
-    create.add_argument("--scopes", default="chat", help="comma-separated: chat, admin")
+    create.add_argument(
+        "--scopes",
+        default="chat",
+        help="separated by ',' or '+' (as in SWITCHBOARD_API_KEYS): read (conversations, usage, catalog), "
+        "chat (read + run turns, delete conversations), admin (everything, including guardrail policies)",
+    )
     create.add_argument("--expires-in-days", type=int)
     create.add_argument("--rpm", type=int, help="requests per minute for this key")
     create.add_argument("--tpm", type=int, help="tokens per minute for this key")
@@ -270,9 +267,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
         return code
     except ConfigError as exc:
         print(f"switchboard: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `switchboard graph | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0

@@ -11,13 +11,16 @@ when the check fails, they block (fail closed) with a reason saying so.
 
 from __future__ import annotations
 
-import re
+import asyncio
+import contextlib
 from collections.abc import Callable
-from functools import lru_cache
 
 import regex
 
+from adapters.guardrails.patterns import PatternRejected, is_compiled, rule_pattern, terms_regex
 from adapters.guardrails.pii import find_pii, redact
+from adapters.guardrails.policy_bounds import policy_problems
+from adapters.guardrails.stream_filter import StreamFilter, stream_filter
 from contracts.guardrails import (
     Action,
     BlockedTermsRule,
@@ -42,22 +45,6 @@ REGEX_TIMEOUT_S = 0.05
 """A tenant's regex rule may not hold the event loop longer than this (catastrophic backtracking)."""
 
 
-@lru_cache(maxsize=512)
-def compiled_pattern(pattern: str) -> regex.Pattern[str]:
-    """A regex rule's pattern, compiled once. The ``regex`` package (re-compatible syntax) is used for
-    its matching timeout."""
-    return regex.compile(pattern)
-
-
-@lru_cache(maxsize=512)
-def compiled_terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Whole-word, case-insensitive alternation of the non-blank terms (longest first); None if none."""
-    words = sorted({term.strip() for term in terms if term.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
-
-
 class RuleEngineChecker:
     """Implements ``GuardrailChecker`` with the neutral rules of ``contracts.guardrails``."""
 
@@ -65,6 +52,7 @@ class RuleEngineChecker:
         self._moderation = moderation
 
     async def check(self, policy: GuardrailPolicy, stage: Stage, text: str) -> GuardrailOutcome:
+        await _warm(policy)
         decisions: list[GuardrailDecision] = []
         for rule in policy.rules:
             if rule.applies_to not in (stage, "both"):
@@ -83,6 +71,10 @@ class RuleEngineChecker:
                 return GuardrailOutcome(allowed=False, text=text, decisions=tuple(decisions))
         return GuardrailOutcome(allowed=True, text=text, decisions=tuple(decisions))
 
+    def output_filter(self, policy: GuardrailPolicy) -> StreamFilter | None:
+        """Incremental output rules for one stream (``stream_filter.py``)."""
+        return stream_filter(policy)
+
     def problems(self, policy: GuardrailPolicy) -> list[str]:
         """What is wrong with ``policy`` before it is stored (see ``validate_policy``)."""
         return validate_policy(policy)
@@ -93,7 +85,7 @@ class RuleEngineChecker:
                 return "block", f"text has {len(text)} characters; the limit is {rule.max_chars}", text
             return None
         if isinstance(rule, BlockedTermsRule):
-            return _substitute(compiled_terms(rule.terms), rule.action, text, "blocked term")
+            return _substitute(terms_regex(rule.terms), rule.action, text, "blocked term")
         if isinstance(rule, RegexRule):
             return _regex(rule, text)
         if isinstance(rule, PiiRule):
@@ -118,10 +110,28 @@ class RuleEngineChecker:
         return None
 
 
-def _substitute(pattern: re.Pattern[str] | None, action: Action, text: str, what: str) -> Verdict | None:
+async def _warm(policy: GuardrailPolicy) -> None:
+    """Compile the policy's patterns (every stage: a stream's output filter needs them at once) in a
+    worker thread when they are not cached yet, so a cache miss never stalls the event loop."""
+    for rule in policy.rules:
+        if isinstance(rule, RegexRule) and not is_compiled(rule.pattern):
+            await asyncio.to_thread(_compile_quietly, rule.pattern)
+        elif isinstance(rule, BlockedTermsRule) and not is_compiled(rule.terms):
+            await asyncio.to_thread(terms_regex, rule.terms)
+
+
+def _compile_quietly(pattern: str) -> None:
+    with contextlib.suppress(PatternRejected, regex.error):  # such a rule blocks when it is evaluated
+        rule_pattern(pattern)
+
+
+def _substitute(pattern: regex.Pattern[str] | None, action: Action, text: str, what: str) -> Verdict | None:
     if pattern is None:
         return None
-    redacted, count = pattern.subn(REDACTED, text)
+    try:
+        redacted, count = pattern.subn(REDACTED, text, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        return "block", f"{what} check took too long to evaluate; blocking to be safe", text
     if count == 0:
         return None
     if action == "block":
@@ -132,8 +142,8 @@ def _substitute(pattern: re.Pattern[str] | None, action: Action, text: str, what
 def _regex(rule: RegexRule, text: str) -> Verdict | None:
     what = f"pattern {rule.name!r}"
     try:
-        redacted, count = compiled_pattern(rule.pattern).subn(REDACTED, text, timeout=REGEX_TIMEOUT_S)
-    except regex.error:
+        redacted, count = rule_pattern(rule.pattern).subn(REDACTED, text, timeout=REGEX_TIMEOUT_S)
+    except (regex.error, PatternRejected):
         return "block", f"{what} is not a valid regular expression; blocking to be safe", text
     except TimeoutError:
         return "block", f"{what} took too long to evaluate; blocking to be safe", text
@@ -156,23 +166,6 @@ def _pii(rule: PiiRule, text: str) -> Verdict | None:
 
 
 def validate_policy(policy: GuardrailPolicy) -> list[str]:
-    """Problems that make a policy unusable (for when a policy is written); empty when it is fine."""
-    problems: list[str] = []
-    for index, rule in enumerate(policy.rules):
-        where = f"policy {policy.name!r} rules[{index}] ({type(rule).__struct_config__.tag})"
-        if isinstance(rule, RegexRule):
-            try:
-                compiled_pattern(rule.pattern)
-            except regex.error as exc:
-                problems.append(f"{where}: invalid regular expression: {exc}")
-        elif isinstance(rule, BlockedTermsRule):
-            if not rule.terms or any(not term.strip() for term in rule.terms):
-                problems.append(f"{where}: terms must be a non-empty list of non-blank terms")
-        elif isinstance(rule, PiiRule):
-            if not rule.kinds:
-                problems.append(f"{where}: kinds must name at least one of email, phone, card")
-        elif isinstance(rule, ModerationRule):
-            for category, threshold in sorted(rule.thresholds.items()):
-                if not 0.0 <= threshold <= 1.0:
-                    problems.append(f"{where}: threshold of {category!r} must be within [0, 1]")
-    return problems
+    """Problems that make a policy unusable or too costly (``policy_bounds.py``); empty when it is fine.
+    Compiles and times the policy's patterns: off the event loop when a request writes a policy."""
+    return policy_problems(policy)

@@ -8,20 +8,18 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, insert, select, update
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.keys.hashing import digests_equal, hash_secret, new_secret
 from adapters.keys.records import ApiKeyRecord
-from adapters.persistence.engine import store_errors
 from adapters.persistence.models import ApiKeyRow
+from adapters.persistence.sql_runner import SqlRunner, all_rows, execute, one_row, rowcount
 from contracts.auth import Principal
 
 _table = cast(Table, ApiKeyRow.__table__)
 PREFIX_CHARS = 10
 
 
-def _record(row: Row[tuple[object, ...]]) -> ApiKeyRecord:
+def _record(row: Row[Any]) -> ApiKeyRecord:
     return ApiKeyRecord(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -41,11 +39,11 @@ class SqlAlchemyApiKeyStore:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        db: SqlRunner,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions = session_factory
+        self._db = db
         self._clock = clock
 
     async def create(
@@ -84,9 +82,7 @@ class SqlAlchemyApiKeyStore:
             "tokens_per_minute": tokens_per_minute,
             "concurrent_streams": concurrent_streams,
         }
-        with store_errors():
-            async with self._sessions() as session, session.begin():
-                await session.execute(insert(_table).values(values))
+        await self._db.transaction(execute, insert(_table).values(values))
         return secret, record
 
     async def list(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
@@ -94,30 +90,21 @@ class SqlAlchemyApiKeyStore:
         query = select(*_table.c).order_by(_table.c.created_at, _table.c.id)
         if tenant_id is not None:
             query = query.where(_table.c.tenant_id == tenant_id)
-        with store_errors():
-            async with self._sessions() as session:
-                rows = (await session.execute(query)).all()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in await self._db.read(all_rows, query)]
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key; False if it does not exist or was revoked already."""
-        with store_errors():
-            async with self._sessions() as session, session.begin():
-                result = await session.execute(
-                    update(_table)
-                    .where(_table.c.id == key_id, _table.c.revoked_at.is_(None))
-                    .values(revoked_at=self._clock())
-                )
-        return bool(cast(CursorResult[Any], result).rowcount)
+        statement = (
+            update(_table)
+            .where(_table.c.id == key_id, _table.c.revoked_at.is_(None))
+            .values(revoked_at=self._clock())
+        )
+        return bool(await self._db.transaction(rowcount, statement))
 
     async def get_record(self, secret: str) -> ApiKeyRecord | None:
         """The record of an active key (with its limits), or None."""
         digest = hash_secret(secret)
-        with store_errors():
-            async with self._sessions() as session:
-                row = (
-                    await session.execute(select(*_table.c).where(_table.c.secret_sha256 == digest))
-                ).one_or_none()
+        row = await self._db.read(one_row, select(*_table.c).where(_table.c.secret_sha256 == digest))
         if row is None or not digests_equal(row.secret_sha256, digest):
             return None
         record = _record(row)

@@ -1,4 +1,5 @@
-"""Async engine and session factory, plus the mapping of connection failures to ``StoreUnavailable``."""
+"""The async engine (PostgreSQL; SQLite for tools), SQLite pragmas, and the mapping of connection failures to
+``StoreUnavailable``. The stores reach the database through ``sql_runner.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from contracts.errors import StoreUnavailable
 
@@ -63,7 +64,8 @@ def store_errors(store: str = "database") -> Iterator[None]:
         raise StoreUnavailable(f"{store} unavailable ({type(exc).__name__})") from exc
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL, a busy timeout, foreign keys and ``synchronous=NORMAL`` on each new SQLite connection."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -91,7 +93,7 @@ def create_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
-            engine = create_async_engine(parsed, echo=echo)  # one shared connection (StaticPool)
+            engine = create_async_engine(parsed, echo=echo, hide_parameters=True)  # one shared connection
         else:
             # One connection: SQLite has a single writer, and several connections contending for its
             # lock wait in SQLite's busy handler (sleeps of up to 100 ms: a long latency tail). Queueing
@@ -99,15 +101,17 @@ def create_engine(
             engine = create_async_engine(
                 parsed,
                 echo=echo,
+                hide_parameters=True,
                 pool_size=1,
                 max_overflow=0,
                 pool_timeout=max(pool_timeout, 30.0),
             )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         parsed,
         echo=echo,
+        hide_parameters=True,  # SQL parameters are prompt text: never in an exception's message or a log
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
@@ -115,9 +119,41 @@ def create_engine(
     )
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded values after commit (stores return plain Structs, never ORM objects)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used (unparsable, or not a supported async driver); None when it can."""
+    try:
+        parsed = make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        return (
+            "not a database URL (e.g. postgresql+asyncpg://user@host:5432/db or sqlite+aiosqlite:///path.db)"
+        )
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        return f"driver {parsed.drivername!r} is not supported (use {' or '.join(SUPPORTED_DRIVERS)})"
+    if parsed.get_backend_name() == "postgresql" and not parsed.host:
+        return "a PostgreSQL URL needs a host"
+    return None
+
+
+async def reach_database(url: str) -> None:
+    """Open one connection and run ``SELECT 1`` (SQLite: the file's directory must exist or be creatable)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        from pathlib import Path
+
+        if parsed.database not in (None, "", ":memory:"):
+            directory = Path(parsed.database).parent
+            if directory.exists() and not directory.is_dir():
+                raise NotADirectoryError(str(directory))
+        return
+    engine = create_async_engine(parsed, hide_parameters=True, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
 
 
 async def ping(engine: AsyncEngine) -> None:

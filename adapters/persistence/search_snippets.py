@@ -1,4 +1,9 @@
-"""What every session store shares about conversation items: searchable text, titles and snippets."""
+"""What every session store shares about conversation items: searchable text, titles and snippets.
+
+The NUL rule (docs/security.md): message texts, tool arguments and outputs are stored faithfully on every
+store, NUL characters included (they travel JSON-escaped); what stores *derive* for indexing and titles
+drops NUL (``indexable``), because PostgreSQL text columns cannot hold it. Identifiers cannot contain NUL
+at all: the API refuses them with a 400 naming the field."""
 
 from __future__ import annotations
 
@@ -8,6 +13,11 @@ from contracts.conversations import AssistantMessage, ConversationItem, UserMess
 
 SNIPPET_CONTEXT = 40
 TITLE_CHARS = 80
+
+
+def indexable(text: str) -> str:
+    """``text`` as derived columns keep it: without NUL characters."""
+    return text.replace("\x00", "")
 
 
 def searchable_text(item: ConversationItem) -> str | None:
@@ -21,14 +31,15 @@ def title_for(items: Sequence[ConversationItem]) -> str | None:
     """A new conversation's title: the start of its first user message."""
     for item in items:
         if isinstance(item, UserMessage):
-            first_line = item.text.strip().splitlines()[0] if item.text.strip() else ""
+            text = indexable(item.text).strip()
+            first_line = text.splitlines()[0] if text else ""
             return first_line[:TITLE_CHARS] or None
     return None
 
 
 def matches(text: str, query: str) -> bool:
     """Case-insensitive substring match."""
-    return query.lower() in text.lower()
+    return indexable(query).lower() in indexable(text).lower()
 
 
 def snippet(text: str, query: str, *, context: int = SNIPPET_CONTEXT) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Row, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.persistence.engine import store_errors
 from adapters.persistence.models import UsageRow
+from adapters.persistence.sql_runner import SqlRunner, all_rows, execute
 from contracts.accounting import UsageRecord
 from contracts.usage import Usage
 
@@ -19,7 +18,7 @@ _table = cast(Table, UsageRow.__table__)
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
 
 
-def _record(row: Row[tuple[object, ...]]) -> UsageRecord:
+def _record(row: Row[Any]) -> UsageRecord:
     return UsageRecord(
         tenant_id=row.tenant_id,
         key_id=row.key_id,
@@ -37,8 +36,8 @@ def _record(row: Row[tuple[object, ...]]) -> UsageRecord:
 class SqlAlchemyUsageRecorder:
     """Records usage in the database; ``since`` is served by the (tenant_id, created_at) index."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = session_factory
+    def __init__(self, db: SqlRunner) -> None:
+        self._db = db
 
     async def record(self, record: UsageRecord) -> None:
         await self.record_many([record])
@@ -54,7 +53,7 @@ class SqlAlchemyUsageRecorder:
                 "key_id": r.key_id,
                 "conversation_id": r.conversation_id,
                 "provider": r.provider,
-                "model": r.model,
+                "model": r.model.replace("\x00", ""),  # from a provider or a request: no NUL in text columns
                 "agent": r.agent,
                 "status": r.status,
                 "latency_ms": r.latency_ms,
@@ -63,9 +62,7 @@ class SqlAlchemyUsageRecorder:
             }
             for r in records
         ]
-        with store_errors():
-            async with self._sessions() as session, session.begin():
-                await session.execute(insert(_table), values)
+        await self._db.transaction(execute, insert(_table), values)
 
     async def since(self, tenant_id: str, start: datetime) -> list[UsageRecord]:
         query = (
@@ -73,7 +70,4 @@ class SqlAlchemyUsageRecorder:
             .where(_table.c.tenant_id == tenant_id, _table.c.created_at >= start)
             .order_by(_table.c.created_at, _table.c.id)
         )
-        with store_errors():
-            async with self._sessions() as session:
-                rows = (await session.execute(query)).all()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in await self._db.read(all_rows, query)]

@@ -16,6 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from backend.http.body_request import EMPTY_BODY
 from backend.http.ratelimit_headers import rate_limit_headers
 from contracts.errors import (
     DomainError,
@@ -23,14 +24,19 @@ from contracts.errors import (
     GuardrailBlocked,
     InvalidRequest,
     NotFound,
+    ProviderRejected,
     ProviderUnavailable,
     RateLimited,
+    ShuttingDown,
     StoreUnavailable,
 )
+from contracts.models import Attempt
 
 log = structlog.get_logger("switchboard.http")
 
 PROBLEM_JSON = "application/problem+json"
+DEFAULT_RETRY_AFTER = "1"
+"""Seconds, on a 503 whose cause gave no better estimate (a store down, a provider without Retry-After)."""
 
 STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
@@ -39,6 +45,7 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     GuardrailBlocked: (422, "Blocked by a guardrail"),
     RateLimited: (429, "Rate limit reached"),
     StoreUnavailable: (503, "Store unavailable"),
+    ShuttingDown: (503, "Shutting down"),
 }
 """Domain error -> (status, title). ``ProviderUnavailable`` is 503 when retryable, else 502."""
 
@@ -66,6 +73,8 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     errors: list[dict[str, str]] | None = None
     retryable: bool | None = None
     decision: Any = None
+    failure: str | None = None
+    attempts: list[Attempt] | None = None
     request_id: str | None = None
 
 
@@ -79,15 +88,33 @@ def _problem(code: str, status: int, title: str, detail: str, **extra: Any) -> P
     )
 
 
+def _attempts(exc: ProviderUnavailable) -> list[Attempt] | None:
+    return [a for a in exc.attempts if isinstance(a, Attempt)] or None
+
+
 def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
     headers: dict[str, str] = {}
+    if isinstance(exc, ProviderRejected):
+        title = "Refused by the provider"
+        return _problem(
+            exc.code, 422, title, exc.detail, retryable=False, failure=exc.failure, attempts=_attempts(exc)
+        ), headers
     if isinstance(exc, ProviderUnavailable):
         status = 503 if exc.retryable else 502
         if exc.retry_after is not None:
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-        return _problem(
-            exc.code, status, "Provider unavailable", exc.detail, retryable=exc.retryable
-        ), headers
+        elif exc.retryable:
+            headers["Retry-After"] = DEFAULT_RETRY_AFTER
+        problem = _problem(
+            exc.code,
+            status,
+            "Provider unavailable",
+            exc.detail,
+            retryable=exc.retryable,
+            failure=exc.failure,
+            attempts=_attempts(exc),
+        )
+        return problem, headers
     status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "Internal error"))
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidRequest) and exc.field:
@@ -99,6 +126,10 @@ def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
         headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
         extra["retryable"] = True
     if isinstance(exc, StoreUnavailable):
+        extra["retryable"] = True
+        headers["Retry-After"] = DEFAULT_RETRY_AFTER
+    if isinstance(exc, ShuttingDown):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         extra["retryable"] = True
     return _problem(exc.code, status, title, exc.detail, **extra), headers
 
@@ -120,6 +151,13 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
         if isinstance(item, dict):
             errors.append({"field": str(item.get("key") or "body"), "reason": str(item.get("message", ""))})
     first = errors[0] if errors else None
+    if (
+        first is not None
+        and first["field"] == "data"
+        and first["reason"] in ("'data'", "Missing required field")
+    ):
+        errors = [{"field": "body", "reason": EMPTY_BODY}]  # no body at all: say so, not "data: 'data'"
+        first = errors[0]
     detail = f"{first['field']}: {first['reason']}" if first else (exc.detail or "invalid request body")
     if first and first["field"] == "body":
         detail = first["reason"] or detail

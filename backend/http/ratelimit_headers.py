@@ -1,4 +1,6 @@
-"""IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), on successes and on 429s."""
+"""Rate-limit header fields on successes and on 429s: the IETF draft's ``RateLimit-*``
+(draft-ietf-httpapi-ratelimit-headers) and OpenAI's ``x-ratelimit-*-requests``, which OpenAI clients and
+tools read."""
 
 from __future__ import annotations
 
@@ -6,8 +8,13 @@ import math
 
 
 def rate_limit_headers(limit: int, remaining: int, reset_s: float) -> dict[str, str]:
+    reset = max(0, math.ceil(reset_s))
+    left = max(0, remaining)
     return {
         "RateLimit-Limit": str(limit),
-        "RateLimit-Remaining": str(max(0, remaining)),
-        "RateLimit-Reset": str(max(0, math.ceil(reset_s))),
+        "RateLimit-Remaining": str(left),
+        "RateLimit-Reset": str(reset),
+        "x-ratelimit-limit-requests": str(limit),
+        "x-ratelimit-remaining-requests": str(left),
+        "x-ratelimit-reset-requests": f"{reset}s",
     }

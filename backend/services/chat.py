@@ -21,7 +21,9 @@ import structlog
 
 from backend.services.background import BackgroundTasks
 from backend.services.limits import Limits
+from backend.services.output_screen import OutputScreen
 from backend.services.turns import (
+    Answered,
     ChatOptions,
     PreparedTurn,
     TurnLedger,
@@ -54,6 +56,7 @@ from contracts.events import (
     ToolOutput,
 )
 from contracts.guardrails import GuardrailPolicy
+from contracts.models import Attempt
 from contracts.ports import (
     AgentCatalog,
     AgentTurn,
@@ -106,15 +109,7 @@ class ChatService:
         """Resolve agent, provider and policy; check limits and the input; load history. Raises domain
         errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends (or ``abandon``)."""
         agent = self._agent(request.agent)
-        provider_name = request.provider or agent.provider or self._providers.default
-        try:
-            descriptor = self._providers.descriptor(provider_name)
-            runtime = self._providers.runtime(provider_name)
-        except NotFound:
-            raise InvalidRequest(
-                f"provider {provider_name!r} is not enabled (enabled: {', '.join(self._providers.names())})",
-                field="provider" if request.provider else "agent",
-            ) from None
+        target = self._providers.target(provider=request.provider, model=request.model, agent=agent)
         tenant = principal.tenant_id
         policy = await self._policy(tenant, agent)
         outcome = await self._checker.check(policy, "input", request.message)
@@ -135,15 +130,13 @@ class ChatService:
             history=tuple(for_provider(history)),
             input=outcome.text,
             context=ToolContext(tenant_id=tenant, conversation_id=conversation_id),
-            model=request.model,
         )
         lease = await self._limits.open_stream(principal) if streaming and self._limits else None
         return PreparedTurn(
             principal=principal,
             conversation_id=conversation_id,
             agent=agent,
-            provider=descriptor,
-            runtime=runtime,
+            target=target,
             policy=policy,
             turn=turn,
             user_item=UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text),
@@ -173,48 +166,67 @@ class ChatService:
     async def chat(self, principal: Principal, request: ChatRequest) -> ChatResult:
         """Run one turn to the end (JSON API)."""
         prepared = await self.prepare(principal, request)
-        model = prepared.turn.model or prepared.provider.default_model
+        target = prepared.target
         try:
-            result = await prepared.runtime.run(prepared.turn)
-        except ProviderUnavailable:
-            await self._ledger.record(prepared, Usage(), "failed", model)
+            result = await target.runtime.run(prepared.turn, target.model)
+        except (
+            Exception
+        ) as exc:  # a provider failure or an adapter bug: stored as a failed stream is (docs/errors.md)
+            attempts = exc.attempts if isinstance(exc, ProviderUnavailable) else ()
+            await self._store(prepared, "", [], "failed", target.model_name, attempts=attempts)
             raise
         steps = [step_item(s, self._clock()) for s in result.steps if not isinstance(s, AgentHandoff)]
-        return await self._finish(prepared, result.output, result.usage, result.model, result.agent, steps)
+        answered = Answered(
+            provider=result.provider or target.provider.name,
+            model=result.model or target.model_name,
+            agent=result.agent,
+            attempts=result.attempts,
+        )
+        return await self._finish(prepared, result.output, result.usage, answered, steps)
 
     async def _finish(
         self,
         prepared: PreparedTurn,
         output: str,
         usage: Usage,
-        model: str,
-        agent: str,
+        answered: Answered,
         steps: list[ConversationItem],
     ) -> ChatResult:
         """Output guardrails, then store the turn (shielded) and account for it."""
         outcome = await self._checker.check(prepared.policy, "output", output)
         prepared.decisions.extend(outcome.decisions)
+        model, provider = answered.model, answered.provider
         if not outcome.allowed:
-            await self._ledger.record(prepared, usage, "blocked", model)
-            await self._store(prepared, "", steps, "blocked", model)
+            await self._ledger.record(prepared, usage, "blocked", model, provider=provider)
+            await self._store(prepared, "", steps, "blocked", model, provider=provider)
             raise GuardrailBlocked(outcome.decisions[-1])
-        answer = self._answer(prepared, outcome.text, agent, model, "completed")
+        answer = self._answer(prepared, outcome.text, answered.agent, model, "completed", provider)
         items: list[ConversationItem] = [prepared.user_item, *steps, answer]
         await self._append(prepared, items)
-        await self._ledger.record(prepared, usage, "completed", model)
-        self._ledger.completed(prepared, usage, model, agent, output)
+        await self._ledger.record(
+            prepared, usage, "completed", model, provider=provider, attempts=answered.attempts
+        )
+        self._ledger.completed(prepared, usage, answered, output)
         return ChatResult(
             conversation_id=prepared.conversation_id,
             message_id=answer.id,
             output=outcome.text,
-            agent=agent,
-            provider=prepared.provider.name,
+            agent=answered.agent,
+            provider=provider,
             model=model,
-            offline=prepared.provider.offline,
+            offline=self._offline(provider),
             usage=usage,
             items=items,
             guardrails=prepared.decisions,
+            route=prepared.target.route,
+            attempts=list(answered.attempts),
         )
+
+    def _offline(self, provider: str) -> bool:
+        try:
+            return self._providers.descriptor(provider).offline
+        except NotFound:
+            return False
 
     async def stream(self, prepared: PreparedTurn) -> AsyncIterator[StreamEvent]:
         """Stream one prepared turn: ``run.started``, deltas and tool events, then one terminal event.
@@ -231,54 +243,72 @@ class ChatService:
             self.abandon(prepared)
 
     async def _stream_turn(self, prepared: PreparedTurn) -> AsyncGenerator[StreamEvent, None]:
-        model = prepared.turn.model or prepared.provider.default_model
+        target = prepared.target
+        model = target.model_name
         cid = prepared.conversation_id
         yield RunStarted(
             conversation_id=cid,
             agent=prepared.agent.key,
-            provider=prepared.provider.name,
+            provider=target.provider.name,
             model=model,
-            offline=prepared.provider.offline,
+            offline=target.provider.offline,
+            route=target.route,
         )
         text: list[str] = []
         steps: list[ConversationItem] = []
         finished: RunFinished | None = None
+        screen = OutputScreen(self._checker.output_filter(prepared.policy))  # streamed output rules
         try:
-            async with contextlib.aclosing(prepared.runtime.stream(prepared.turn)) as events:
+            async with contextlib.aclosing(target.runtime.stream(prepared.turn, target.model)) as events:
                 async for event in events:
                     if isinstance(event, RunFinished):
                         finished = event
                         continue
                     if isinstance(event, TextDelta):
                         text.append(event.delta)
+                        released = screen.admit(event.delta)  # raises GuardrailBlocked
+                        if not released:
+                            continue
+                        event = event if released == event.delta else TextDelta(delta=released)
                     elif isinstance(event, ToolCalled | ToolOutput):
                         steps.append(step_item(event, self._clock()))
                     yield event
             if finished is None:
                 raise ProviderUnavailable(
-                    prepared.provider.name, "stream ended without a result", retryable=True
+                    target.provider.name, "stream ended without a result", retryable=True, failure="dropped"
                 )
-            result = await self._finish(
-                prepared, finished.output, finished.usage, finished.model, finished.agent, steps
+            answered = Answered(
+                provider=finished.provider or target.provider.name,
+                model=finished.model or model,
+                agent=finished.agent,
+                attempts=finished.attempts,
             )
+            result = await self._finish(prepared, finished.output, finished.usage, answered, steps)
         except (asyncio.CancelledError, GeneratorExit):
             if not prepared.stored:
-                self._background.spawn(self._store(prepared, "".join(text), steps, "cancelled", model))
+                partial = screen.partial("".join(text))  # never more than the client was allowed to see
+                self._background.spawn(self._store(prepared, partial, steps, "cancelled", model))
             raise
         except DomainError as exc:
+            attempts = exc.attempts if isinstance(exc, ProviderUnavailable) else ()
             if not prepared.stored:
-                await self._store(prepared, "".join(text), steps, "failed", model)
-            yield Failed(conversation_id=cid, error=exc.info())
+                blocked = isinstance(exc, GuardrailBlocked)  # by a streamed output rule
+                status, partial = ("blocked", "") if blocked else ("failed", screen.partial("".join(text)))
+                await self._store(prepared, partial, steps, status, model, attempts=attempts)
+            yield Failed(conversation_id=cid, error=exc.info(), attempts=attempts)
             return
         except Exception as exc:  # an adapter bug: still a clean end and a consistent history
             log.error("chat.stream_failed", error=type(exc).__name__, conversation_id=cid, exc_info=exc)
             if not prepared.stored:
-                await self._store(prepared, "".join(text), steps, "failed", model)
+                await self._store(prepared, screen.partial("".join(text)), steps, "failed", model)
             info = ErrorInfo(
                 code="internal", detail="the run failed unexpectedly; it has been logged", retryable=True
             )
             yield Failed(conversation_id=cid, error=info)
             return
+        tail = screen.rest(result.output)
+        if tail:
+            yield TextDelta(delta=tail)
         yield Completed(
             conversation_id=result.conversation_id,
             message_id=result.message_id,
@@ -287,19 +317,26 @@ class ChatService:
             agent=result.agent,
             provider=result.provider,
             model=result.model,
+            attempts=tuple(result.attempts),
         )
 
     # -- storing ------------------------------------------------------------------------------------------
 
     def _answer(
-        self, prepared: PreparedTurn, text: str, agent: str, model: str, status: str
+        self,
+        prepared: PreparedTurn,
+        text: str,
+        agent: str,
+        model: str,
+        status: str,
+        provider: str | None = None,
     ) -> AssistantMessage:
         return AssistantMessage(
             id=new_id(),
             created_at=self._clock(),
             text=text,
             agent=agent,
-            provider=prepared.provider.name,
+            provider=provider or prepared.target.provider.name,
             model=model,
             status=status,
         )
@@ -312,14 +349,22 @@ class ChatService:
         )
 
     async def _store(
-        self, prepared: PreparedTurn, text: str, steps: list[ConversationItem], status: str, model: str
+        self,
+        prepared: PreparedTurn,
+        text: str,
+        steps: list[ConversationItem],
+        status: str,
+        model: str,
+        *,
+        provider: str | None = None,
+        attempts: tuple[Attempt, ...] = (),
     ) -> None:
         """Store an unfinished turn (cancelled, failed, blocked); never raises."""
-        answer = self._answer(prepared, text, prepared.agent.key, model, status)
+        answer = self._answer(prepared, text, prepared.agent.key, model, status, provider)
         try:
             await self._append(prepared, [prepared.user_item, *steps, answer])
             if status != "blocked":  # a blocked turn was accounted for with its real usage
-                await self._ledger.record(prepared, Usage(), status, model)
+                await self._ledger.record(prepared, Usage(), status, model, attempts=attempts)
         except Exception:
             log.exception("chat.store_partial_failed", conversation_id=prepared.conversation_id)
         log.info("chat.ended", status=status, conversation_id=prepared.conversation_id)

@@ -13,7 +13,7 @@ import structlog
 
 from backend.services.limits import Limits
 from contracts.accounting import UsageRecord
-from contracts.agents import AgentDescriptor, ProviderDescriptor
+from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
 from contracts.conversations import (
     AssistantMessage,
@@ -24,7 +24,8 @@ from contracts.conversations import (
 )
 from contracts.events import ToolCalled, ToolOutput
 from contracts.guardrails import GuardrailDecision, GuardrailPolicy
-from contracts.ports import AgentRuntime, AgentTurn, UsageRecorder
+from contracts.models import Attempt
+from contracts.ports import AgentTurn, Target, UsageRecorder
 from contracts.usage import Usage
 
 log = structlog.get_logger("switchboard.chat")
@@ -48,8 +49,7 @@ class PreparedTurn:
     principal: Principal
     conversation_id: str
     agent: AgentDescriptor
-    provider: ProviderDescriptor
-    runtime: AgentRuntime
+    target: Target
     policy: GuardrailPolicy
     turn: AgentTurn
     user_item: UserMessage
@@ -57,6 +57,17 @@ class PreparedTurn:
     started: float = field(default_factory=time.perf_counter)
     stream_lease: str | None = None
     stored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """Who answered a finished turn: the provider instance and upstream model of the last model call,
+    the agent (after handoffs), and the failed model calls on the way."""
+
+    provider: str
+    model: str
+    agent: str
+    attempts: tuple[Attempt, ...] = ()
 
 
 @dataclass(slots=True)
@@ -102,14 +113,32 @@ class TurnLedger:
         self._clock = clock
         self._log_prompts = log_prompts
 
-    async def record(self, prepared: PreparedTurn, usage: Usage, status: str, model: str) -> None:
+    async def record(
+        self,
+        prepared: PreparedTurn,
+        usage: Usage,
+        status: str,
+        model: str,
+        *,
+        provider: str | None = None,
+        attempts: tuple[Attempt, ...] = (),
+    ) -> None:
+        for attempt in attempts:
+            log.info(
+                "chat.attempt_failed",
+                conversation_id=prepared.conversation_id,
+                provider=attempt.provider,
+                model=attempt.model,
+                failure=attempt.failure,
+                status=attempt.status,
+            )
         try:
             await self._usage.record(
                 UsageRecord(
                     tenant_id=prepared.principal.tenant_id,
                     key_id=prepared.principal.key_id,
                     conversation_id=prepared.conversation_id,
-                    provider=prepared.provider.name,
+                    provider=provider or prepared.target.provider.name,
                     model=model,
                     agent=prepared.agent.key,
                     status=status,
@@ -125,13 +154,15 @@ class TurnLedger:
                 "chat.accounting_failed", error=type(exc).__name__, conversation_id=prepared.conversation_id
             )
 
-    def completed(self, prepared: PreparedTurn, usage: Usage, model: str, agent: str, output: str) -> None:
+    def completed(self, prepared: PreparedTurn, usage: Usage, answered: Answered, output: str) -> None:
         extra = {"prompt": prepared.turn.input, "answer": output} if self._log_prompts else {}
         log.info(
             "chat.completed",
-            provider=prepared.provider.name,
-            agent=agent,
-            model=model,
+            route=prepared.target.route,
+            provider=answered.provider,
+            agent=answered.agent,
+            model=answered.model,
+            attempts=len(answered.attempts),
             conversation_id=prepared.conversation_id,
             latency_ms=ms_since(prepared.started),
             input_tokens=usage.input_tokens,

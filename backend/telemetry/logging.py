@@ -1,4 +1,8 @@
-"""structlog configuration: JSON lines (pretty on a TTY), request ids from contextvars, stdlib routed too."""
+"""structlog configuration: JSON lines (pretty on a TTY), request ids from contextvars, stdlib routed too.
+
+Every line, ours and the stdlib's, passes ``backend/telemetry/redaction.py``: no secret in any text, no
+exception message (which may quote request data) in tracebacks.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import msgspec
 import structlog
 
 from backend.settings import LogSettings
+from backend.telemetry.redaction import SafeExceptions, scrub_secrets
 
 _NOISY = (
     "httpx",
@@ -20,6 +25,11 @@ _NOISY = (
     "uvicorn.access",
     "alembic",
 )
+
+
+_DATA_AT_DEBUG = ("svcs", "websockets", "uvicorn.error", "httpcore", "hpack", "aiosqlite", "asyncpg")
+"""Libraries whose DEBUG lines carry data: svcs logs every registered value (settings, with keys), the
+websockets library (also through uvicorn.error) every frame: prompts. They never log below INFO, whatever ``SWITCHBOARD_LOG_LEVEL``."""
 
 
 class _CurrentStderr:
@@ -46,9 +56,11 @@ def configure_logging(settings: LogSettings) -> None:
         if pretty
         else structlog.processors.JSONRenderer(serializer=lambda obj, **_: encoder.encode(obj).decode())
     )
-    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+    # never below DEBUG: uvicorn's TRACE level logs whole ASGI messages, bodies included
+    level = max(logging.DEBUG, logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO))
+    safety: list[structlog.types.Processor] = [SafeExceptions(messages=settings.prompts), scrub_secrets]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, *safety, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,  # re-configurable in one process (tests); costs ~1 µs a call
@@ -56,7 +68,7 @@ def configure_logging(settings: LogSettings) -> None:
     handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *safety, renderer],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
@@ -65,3 +77,5 @@ def configure_logging(settings: LogSettings) -> None:
     root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _DATA_AT_DEBUG:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatOptions, ChatService
+from backend.services.completions import CompletionService
+from backend.services.drain import Drain
 from backend.services.limits import Limits
+from backend.services.realtime import RealtimeService
 from backend.services.usage_buffer import BufferedUsageRecorder
 from backend.settings import (
     AuthSettings,
@@ -19,11 +22,14 @@ from backend.settings import (
     LimitSettings,
     LogSettings,
     ProviderSettings,
+    RoutingSettings,
+    ServerSettings,
     Settings,
     StoreSettings,
 )
 from backend.wiring.keys import static_key_entries
 from backend.wiring.resources import Database, RedisClient
+from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
     ApiKeyStore,
@@ -37,27 +43,37 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.providers import BuildContext
+from contracts.routing import HealthBoard, HealthPolicy
 
 # -- resources ---------------------------------------------------------------------------------------------
 
 
 async def database(settings: Settings) -> Database:
-    from adapters.persistence.engine import create_engine, session_factory
+    """The SQL runner, after migrating (when on) and one ``SELECT 1``: a database that cannot be reached
+    stops startup with one line naming ``DATABASE_URL`` (its password masked)."""
     from adapters.persistence.migrate import upgrade
+    from adapters.persistence.sql_runner import create_runner
+    from backend.wiring.stores import safe_url
 
     stores = settings.stores
     url = settings.database_url
     if url.startswith("sqlite"):
         _ensure_dir(settings.server.var_dir)
-    if stores.migrate_on_start:
-        await upgrade(url)
-    engine = create_engine(
+    runner = create_runner(
         url,
         pool_size=stores.db_pool_size,
         max_overflow=stores.db_max_overflow,
         pool_timeout=stores.db_pool_timeout_s,
     )
-    return Database(engine=engine, session_factory=session_factory(engine))
+    try:
+        if stores.migrate_on_start:
+            await upgrade(url)
+        await runner.ping()
+    except (StoreUnavailable, OSError, TimeoutError, ConnectionError) as exc:
+        await runner.aclose()
+        reason = exc.detail if isinstance(exc, StoreUnavailable) else type(exc).__name__
+        raise ConfigError(f"DATABASE_URL: cannot reach {safe_url(url)} ({reason})") from None
+    return Database(runner=runner)
 
 
 def _ensure_dir(path: str) -> None:
@@ -67,10 +83,13 @@ def _ensure_dir(path: str) -> None:
 
 def redis_client(stores: StoreSettings) -> RedisClient:
     """One pool per process. A blocking pool makes callers wait for a free connection (up to
-    ``redis_pool_timeout_s``) instead of failing at once when a burst exceeds ``redis_max_connections``."""
+    ``redis_pool_timeout_s``) instead of failing at once when a burst exceeds ``redis_max_connections``;
+    after an outage the first dead connection resets the others (``ReconnectingPool``)."""
     import redis.asyncio as redis
 
-    pool = redis.BlockingConnectionPool.from_url(
+    from adapters.persistence.redis_pool import ReconnectingPool
+
+    pool = ReconnectingPool.from_url(
         stores.redis_url,
         max_connections=stores.redis_max_connections,
         timeout=stores.redis_pool_timeout_s,
@@ -86,7 +105,7 @@ def redis_client(stores: StoreSettings) -> RedisClient:
 def sql_sessions(db: Database) -> SessionStore:
     from adapters.persistence.sqlalchemy_sessions import SqlAlchemySessionStore
 
-    return SqlAlchemySessionStore(db.session_factory)
+    return SqlAlchemySessionStore(db.runner)
 
 
 def memory_sessions() -> SessionStore:
@@ -109,7 +128,7 @@ def sql_policies(db: Database, chat: ChatSettings) -> GuardrailPolicyStore:
     from adapters.guardrails.policy_file import load_policies
     from adapters.persistence.sqlalchemy_policies import SqlAlchemyPolicyStore
 
-    return CachedPolicyStore(SqlAlchemyPolicyStore(db.session_factory, load_policies(chat.guardrails_file)))
+    return CachedPolicyStore(SqlAlchemyPolicyStore(db.runner, load_policies(chat.guardrails_file)))
 
 
 def guardrail_checker(providers: ProviderDirectory) -> GuardrailChecker:
@@ -131,11 +150,47 @@ def agent_catalog(chat: ChatSettings, tools: ToolRegistryPort) -> AgentCatalog:
 
 
 def provider_directory(
-    providers: ProviderSettings, tools: ToolRegistryPort, catalog: AgentCatalog
+    providers: ProviderSettings,
+    routing: RoutingSettings,
+    chat: ChatSettings,
+    tools: ToolRegistryPort,
+    catalog: AgentCatalog,
+    board: HealthBoard,
 ) -> ProviderDirectory:
     from backend.wiring.providers import build_directory
 
-    return build_directory(providers, lambda name: BuildContext(name=name, tools=tools, catalog=catalog))
+    return build_directory(
+        providers,
+        routing,
+        lambda name: BuildContext(name=name, tools=tools, catalog=catalog),
+        tools=tools,
+        catalog=catalog,
+        max_steps=chat.agent_max_steps,
+        board=board,
+    )
+
+
+def health_policy(routing: RoutingSettings) -> HealthPolicy:
+    return HealthPolicy(
+        failures_to_open=routing.failures_to_open,
+        failure_rate=routing.failure_rate,
+        cooldown_s=routing.cooldown_s,
+    )
+
+
+def memory_health_board(routing: RoutingSettings) -> HealthBoard:
+    from adapters.routing.memory_health import MemoryHealthBoard
+
+    return MemoryHealthBoard(health_policy(routing))
+
+
+async def redis_health_board(redis: RedisClient, routing: RoutingSettings) -> HealthBoard:
+    """Async so that it starts listening for other instances' notices in the serving loop."""
+    from adapters.routing.redis_health import RedisHealthBoard
+
+    board = RedisHealthBoard(redis.client, health_policy(routing))
+    board.start()
+    return board
 
 
 # -- keys, usage, services ---------------------------------------------------------------------------------
@@ -150,7 +205,7 @@ async def api_keys(auth: AuthSettings, settings: Settings, db: Database) -> ApiK
     from adapters.keys.static import StaticApiKeyStore
 
     entries = static_key_entries(auth, settings.server)
-    stored = SqlAlchemyApiKeyStore(db.session_factory)
+    stored = SqlAlchemyApiKeyStore(db.runner)
     if not entries:
         now = datetime.now(UTC)
         if not any(record.active(now) for record in await stored.list()):
@@ -166,7 +221,7 @@ def sql_usage(db: Database) -> UsageRecorder:
     """Usage goes to the database in batches, off the request's critical path."""
     from adapters.persistence.sqlalchemy_usage import SqlAlchemyUsageRecorder
 
-    return BufferedUsageRecorder(SqlAlchemyUsageRecorder(db.session_factory))
+    return BufferedUsageRecorder(SqlAlchemyUsageRecorder(db.runner))
 
 
 def chat_service(
@@ -194,8 +249,53 @@ def chat_service(
     )
 
 
+def completion_service(
+    providers: ProviderDirectory,
+    policies: GuardrailPolicyStore,
+    checker: GuardrailChecker,
+    usage: UsageRecorder,
+    sessions: SessionStore,
+    background: BackgroundTasks,
+    limits: Limits,
+) -> CompletionService:
+    return CompletionService(
+        providers=providers,
+        policies=policies,
+        checker=checker,
+        usage=usage,
+        sessions=sessions,
+        background=background,
+        limits=limits,
+    )
+
+
+def realtime_service(
+    catalog: AgentCatalog,
+    providers: ProviderDirectory,
+    sessions: SessionStore,
+    policies: GuardrailPolicyStore,
+    checker: GuardrailChecker,
+    usage: UsageRecorder,
+    limits: Limits,
+) -> RealtimeService:
+    return RealtimeService(
+        catalog=catalog,
+        providers=providers,
+        sessions=sessions,
+        policies=policies,
+        checker=checker,
+        usage=usage,
+        limits=limits,
+    )
+
+
 def background_tasks() -> BackgroundTasks:
     return BackgroundTasks()
+
+
+def drain(server: ServerSettings) -> Drain:
+    """The process's drain state; ops/serving.py starts it on SIGTERM."""
+    return Drain(server.drain_grace_s)
 
 
 # -- limits and resumable streams --------------------------------------------------------------------------

@@ -22,6 +22,9 @@ def file_problems(chat: ChatSettings, providers: ProviderSettings) -> list[str]:
     except CatalogError as exc:
         problems.append(f"SWITCHBOARD_AGENTS_FILE: {exc}")
     else:
+        from backend.wiring.providers import engine_problems
+
+        problems += engine_problems(providers, {a.key: a.engine for a in catalog.all()})
         for agent in catalog.all():
             if agent.provider and agent.provider not in providers.enabled:
                 problems.append(

@@ -23,8 +23,9 @@ class Provide:
     """``port`` is provided by ``factory`` (sync or async). ``label`` says which adapter, for humans.
 
     ``close``/``ping`` name methods of the built object that svcs calls on registry close / for health.
-    ``per_request`` services are built from the request's container each time (cheap objects composed of
-    ports), so that an override registered for a port reaches them too.
+    ``per_request`` services (objects composed of ports, with no state of their own) are built from the
+    first request's container, so that an override registered for a port after the build reaches them too,
+    then shared.
     """
 
     port: type

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from adapters.keys.hashing import hash_secret
 from backend.settings import AuthSettings, ConfigError, ServerSettings
-from contracts.auth import IMPLIED_SCOPES
+from contracts.auth import IMPLIED_SCOPES, SCOPE_OPERATOR
 
 DEV_TENANT = "dev"
 KNOWN_SCOPES = frozenset(IMPLIED_SCOPES)
@@ -26,12 +26,21 @@ def tenant_problem(tenant: str) -> str | None:
     return f"tenant {tenant!r} must be 1-64 letters, digits, '_', '.' or '-'"
 
 
-def scopes_problem(scopes: list[str]) -> str | None:
+def split_scopes(raw: str) -> list[str]:
+    """Scopes separated by ``+`` (as in ``SWITCHBOARD_API_KEYS``) or ``,`` (as CLIs usually are)."""
+    return [scope.strip() for scope in raw.replace(",", "+").split("+") if scope.strip()]
+
+
+def scopes_problem(scopes: list[str], *, stored: bool = False) -> str | None:
+    """What is wrong with ``scopes``, if anything. ``stored``: for a key kept in the database (created by
+    the CLI or the API), which may never hold ``operator`` (only configured keys can)."""
     unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if not [s for s in scopes if s]:
         return "at least one scope is needed (read, chat, admin)"
     if unknown:
         return f"unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_SCOPES))})"
+    if stored and SCOPE_OPERATOR in scopes:
+        return "the operator scope is for configured keys only (SWITCHBOARD_API_KEYS), not stored keys"
     return None
 
 
@@ -47,8 +56,13 @@ class KeyEntry:
 
 
 def parse_keys(raw: str) -> list[KeyEntry]:
-    """Parse ``secret:tenant:scope+scope`` entries (comma-separated; ``sha256=<hex>`` instead of a secret)."""
-    entries = []
+    """Parse ``secret:tenant:scope+scope`` entries (comma-separated; ``sha256=<hex>`` instead of a secret).
+
+    A secret with spaces around it (it could never be presented: headers are trimmed) and a secret given
+    twice (the second entry would silently move the key to another tenant or scopes) are errors; messages
+    name entries by position, never by secret."""
+    entries: list[KeyEntry] = []
+    first_seen: dict[str, int] = {}
     for position, chunk in enumerate(filter(None, (c.strip() for c in raw.split(","))), start=1):
         parts = chunk.rsplit(":", 2)
         if len(parts) != 3 or not all(parts):
@@ -57,6 +71,10 @@ def parse_keys(raw: str) -> list[KeyEntry]:
                 "(e.g. sk-123:acme:chat or sha256=<hex>:acme:chat+admin)"
             )
         secret, tenant, scopes = parts
+        if secret != secret.strip() or not secret.strip():
+            raise ConfigError(
+                f"SWITCHBOARD_API_KEYS entry #{position}: the secret has spaces around it; remove them"
+            )
         digest = (
             secret.removeprefix("sha256=").lower() if secret.startswith("sha256=") else hash_secret(secret)
         )
@@ -66,6 +84,12 @@ def parse_keys(raw: str) -> list[KeyEntry]:
         problem = tenant_problem(tenant) or scopes_problem(scopes.split("+"))
         if problem:
             raise ConfigError(f"{where}: {problem}")
+        if digest in first_seen:
+            raise ConfigError(
+                f"{where}: the same secret as entry #{first_seen[digest]}; each key must appear once "
+                "(a repeated secret would silently take the last entry's tenant and scopes)"
+            )
+        first_seen[digest] = position
         entries.append(
             KeyEntry(
                 key_id=f"env-{digest[:8]}",

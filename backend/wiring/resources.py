@@ -1,4 +1,4 @@
-"""Long-lived resources shared by several adapters: one engine (pool) and one Redis client per process.
+"""Long-lived resources shared by several adapters: one database runner and one Redis client per process.
 
 They are graph nodes of their own so that each is created once, pinged for readiness and closed on
 shutdown, whichever adapters use it.
@@ -12,18 +12,16 @@ from typing import Any
 
 @dataclass(slots=True)
 class Database:
-    """The SQLAlchemy async engine and its session factory."""
+    """The SQL stores' ``SqlRunner`` (adapters/persistence/sql_runner.py): an async engine's pool on
+    PostgreSQL, one thread and one connection on SQLite."""
 
-    engine: Any
-    session_factory: Any
+    runner: Any
 
     async def ping(self) -> None:
-        from adapters.persistence.engine import ping
-
-        await ping(self.engine)
+        await self.runner.ping()
 
     async def aclose(self) -> None:
-        await self.engine.dispose()
+        await self.runner.aclose()
 
 
 @dataclass(slots=True)

@@ -16,7 +16,10 @@ import svcs
 
 from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatService
+from backend.services.completions import CompletionService
+from backend.services.drain import Drain
 from backend.services.limits import Limits
+from backend.services.realtime import RealtimeService
 from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
 from backend.wiring.files import file_problems
@@ -24,6 +27,8 @@ from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
 from backend.wiring.providers import provider_problems
 from backend.wiring.resources import Database, RedisClient
+from backend.wiring.routes import configured_routes
+from backend.wiring.stores import url_problems
 from contracts.ports import (
     AgentCatalog,
     ApiKeyStore,
@@ -36,9 +41,11 @@ from contracts.ports import (
     ToolRegistryPort,
     UsageRecorder,
 )
+from contracts.routing import HealthBoard
 
 REQUIRED: tuple[type, ...] = (
     ChatService,
+    CompletionService,
     SessionStore,
     ProviderDirectory,
     AgentCatalog,
@@ -50,6 +57,8 @@ REQUIRED: tuple[type, ...] = (
     StreamLog,
     BackgroundTasks,
     Limits,
+    Drain,
+    RealtimeService,
 )
 """Ports the HTTP edge asks for."""
 
@@ -72,17 +81,23 @@ def table(settings: Settings) -> list[Provide]:
         Provide(GuardrailPolicyStore, f.sql_policies, "SqlAlchemyPolicyStore + policy file, cached 2 s"),
         Provide(ToolRegistryPort, f.tool_registry, "ToolRegistry (time, calculator, search)"),
         Provide(AgentCatalog, f.agent_catalog, "TomlAgentCatalog"),
+        (
+            Provide(HealthBoard, f.redis_health_board, "RedisHealthBoard (circuits shared by instances)")
+            if settings.uses_redis(settings.routing.backend)
+            else Provide(HealthBoard, f.memory_health_board, "MemoryHealthBoard (circuits in this process)")
+        ),
         Provide(
             ProviderDirectory,
             f.provider_directory,
-            f"providers: {', '.join(settings.providers.enabled)}",
+            f"providers: {', '.join(settings.providers.enabled)}; routes: {_route_label(settings)}",
             close="aclose",  # no readiness ping: a third-party outage must not take every instance out of
         ),  # rotation; provider health is reported by GET /v1/providers
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
         Provide(BackgroundTasks, f.background_tasks, "BackgroundTasks", close="drain"),
-        Provide(Limits, f.limits, "Limits (per request)", per_request=True),
+        Provide(Drain, f.drain, f"Drain (grace {settings.server.drain_grace_s:g} s)"),
+        Provide(Limits, f.limits, "Limits (on first request)", per_request=True),
         (
             Provide(RateLimiter, f.redis_rate_limiter, "RedisRateLimiter")
             if settings.uses_redis(settings.limits.backend)
@@ -93,9 +108,20 @@ def table(settings: Settings) -> list[Provide]:
             if settings.uses_redis(settings.streams.backend)
             else Provide(StreamLog, f.memory_stream_log, "MemoryStreamLog")
         ),
-        Provide(ChatService, f.chat_service, "ChatService (per request)", per_request=True),
+        Provide(ChatService, f.chat_service, "ChatService (on first request)", per_request=True),
+        Provide(
+            CompletionService, f.completion_service, "CompletionService (on first request)", per_request=True
+        ),
+        Provide(RealtimeService, f.realtime_service, "RealtimeService (on first request)", per_request=True),
     ]
     return rows
+
+
+def _route_label(settings: Settings) -> str:
+    from backend.wiring.routes import configured_routes
+
+    names = [spec.name for spec, _ in configured_routes(settings.routing, settings.providers)[0]]
+    return ", ".join([*names, "default"] if "default" not in names else names)
 
 
 def values(settings: Settings) -> dict[type, object]:
@@ -115,11 +141,14 @@ class CompiledGraph:
 
 def compile_graph(settings: Settings) -> CompiledGraph:
     """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
-    problems = provider_problems(settings.providers) + key_problems(settings.auth)
+    problems = provider_problems(settings.providers) + key_problems(settings.auth) + url_problems(settings)
+    if not problems:
+        problems = configured_routes(settings.routing, settings.providers)[1]
     for variable, choice in (
         ("SWITCHBOARD_SESSION_STORE", settings.stores.sessions),
         ("SWITCHBOARD_RATE_LIMIT_BACKEND", settings.limits.backend),
         ("SWITCHBOARD_STREAM_BACKEND", settings.streams.backend),
+        ("SWITCHBOARD_ROUTING_BACKEND", settings.routing.backend),
     ):
         if choice == "redis" and not settings.stores.redis_url:
             problems.append(f"{variable}=redis needs REDIS_URL")
@@ -166,11 +195,18 @@ async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None
 
 
 def _from_container(needs: dict[str, type], provide: Provide) -> Callable[..., Any]:
-    """A svcs factory building ``provide`` from whatever the request's container resolves."""
+    """A svcs factory building ``provide`` from what the first request's container resolves (so overrides
+    registered after the registry was built reach it), then handing every later request the same object:
+    these services hold no per-request state, and building them per request cost ~5% of a pass-through."""
+    built: list[Any] = []
 
     async def factory(svcs_container: svcs.Container) -> Any:
+        if built:
+            return built[0]
         kwargs: dict[str, Any] = {name: await svcs_container.aget(t) for name, t in needs.items()}
-        return provide.factory(**kwargs)
+        obj = provide.factory(**kwargs)
+        built.append(obj)
+        return obj
 
     return factory
 

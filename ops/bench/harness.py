@@ -35,11 +35,16 @@ def free_port() -> int:
         return port
 
 
-def service_env(var_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The benchmark configuration: test env, the bench key, offline provider, WARNING logs."""
+def service_env(
+    var_dir: Path, extra: Mapping[str, str] | None = None, *, repo: Path = REPO
+) -> dict[str, str]:
+    """The benchmark configuration: test env, the bench key, offline provider, WARNING logs.
+
+    ``repo``: the checkout whose code and config files the service runs (another worktree for a
+    before/after comparison; its own ``.venv`` is then the interpreter, see ``checkout_python``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
     env |= {
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(repo),
         "PYTHONUNBUFFERED": "1",
         "SWITCHBOARD_ENV": "test",
         "SWITCHBOARD_API_KEYS": f"{API_KEY}:bench:chat+admin",
@@ -48,8 +53,8 @@ def service_env(var_dir: Path, extra: Mapping[str, str] | None = None) -> dict[s
         "SWITCHBOARD_PROVIDERS": "scripted",
         "SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS": "0",
         "SWITCHBOARD_VAR_DIR": str(var_dir),
-        "SWITCHBOARD_AGENTS_FILE": str(REPO / "config/agents.toml"),
-        "SWITCHBOARD_GUARDRAILS_FILE": str(REPO / "config/guardrails.toml"),
+        "SWITCHBOARD_AGENTS_FILE": str(repo / "config/agents.toml"),
+        "SWITCHBOARD_GUARDRAILS_FILE": str(repo / "config/guardrails.toml"),
         "SWITCHBOARD_WORKERS": os.environ.get("SWITCHBOARD_WORKERS", "1"),
     }
     return env | dict(extra or {})
@@ -81,10 +86,10 @@ class Service:
         return "\n".join(p for p in parts if p)
 
 
-def is_ready(port: int, timeout: float = 2.0) -> bool:
+def is_ready(port: int, timeout: float = 2.0, path: str = "/health/ready") -> bool:
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        conn.request("GET", "/health/ready")
+        conn.request("GET", path)
         return conn.getresponse().status == 200
     except (OSError, http.client.HTTPException):
         return False
@@ -92,11 +97,40 @@ def is_ready(port: int, timeout: float = 2.0) -> bool:
         conn.close()
 
 
-def start(workdir: Path, env: dict[str, str], *, poll_s: float = 0.05, timeout_s: float = 180.0) -> Service:
+def checkout_python(repo: Path) -> str:
+    """The interpreter that runs ``repo``'s code: its own ``.venv`` when it has one, else this one."""
+    venv = repo / ".venv" / "bin" / "python"
+    return str(venv) if repo.resolve() != REPO and venv.exists() else sys.executable
+
+
+def start(
+    workdir: Path,
+    env: dict[str, str],
+    *,
+    poll_s: float = 0.05,
+    timeout_s: float = 180.0,
+    python: str | None = None,
+) -> Service:
     """Spawn ``python -m ops serve`` and block until /health/ready answers 200 (or raise)."""
     port = free_port()
+    args = [python or sys.executable, "-m", "ops", "serve", "--host", HOST, "--port", str(port)]
+    return spawn(args, workdir, env, port, ready_path="/health/ready", poll_s=poll_s, timeout_s=timeout_s)
+
+
+def spawn(
+    args: list[str],
+    workdir: Path,
+    env: dict[str, str],
+    port: int,
+    *,
+    ready_path: str,
+    poll_s: float = 0.05,
+    timeout_s: float = 180.0,
+    name: str = "service",
+) -> Service:
+    """Start ``args`` in its own session (cwd ``workdir``, output in ``workdir/service.out|err``) and block
+    until ``GET ready_path`` on ``port`` answers 200; stop it and raise if it exits or times out."""
     workdir.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "ops", "serve", "--host", HOST, "--port", str(port)]
     with (workdir / "service.out").open("wb") as out, (workdir / "service.err").open("wb") as err:
         spawned_at = time.perf_counter()
         proc = subprocess.Popen(
@@ -111,11 +145,11 @@ def start(workdir: Path, env: dict[str, str], *, poll_s: float = 0.05, timeout_s
     service = Service(proc=proc, port=port, workdir=workdir, spawned_at=spawned_at, env=env)
     deadline = spawned_at + timeout_s
     try:
-        while not is_ready(port):
+        while not is_ready(port, path=ready_path):
             if proc.poll() is not None:
-                raise RuntimeError(f"service exited with code {proc.returncode}:\n{service.log_tail()}")
+                raise RuntimeError(f"{name} exited with code {proc.returncode}:\n{service.log_tail()}")
             if time.perf_counter() > deadline:
-                raise RuntimeError(f"service not ready after {timeout_s:.0f} s:\n{service.log_tail()}")
+                raise RuntimeError(f"{name} not ready after {timeout_s:.0f} s:\n{service.log_tail()}")
             time.sleep(poll_s)
         service.ready_after_s = time.perf_counter() - spawned_at
     except BaseException:
@@ -135,6 +169,16 @@ def stop(service: Service, grace_s: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         _signal_group(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM raises SystemExit in this (main) thread, so ``finally`` blocks stop the children we started
+    (they run in their own sessions and would otherwise outlive us)."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -36,6 +36,12 @@ def _git_commit() -> str:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def _module() -> str:
+    """``ops.bench`` (the dispatcher) or ``ops.bench.<name>`` (a module run by itself)."""
+    stem = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return "ops.bench" if stem in ("__main__", "", "-c") else f"ops.bench.{stem}"
+
+
 def machine() -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -43,7 +49,7 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git": _git_commit(),
-        "command": "python -m ops.bench " + " ".join(sys.argv[1:]),
+        "command": f"python -m {_module()} " + " ".join(sys.argv[1:]),
         "workers": int(os.environ.get("SWITCHBOARD_WORKERS", "1")),
         "loadavg_at_write": [round(x, 2) for x in os.getloadavg()],
     }

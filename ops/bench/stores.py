@@ -1,4 +1,6 @@
 """``--store``: the environment for SQLite (default), PostgreSQL or Redis, prepared fresh, or a skip reason.
+``memory`` keeps sessions in the service's memory (the baseline for persistence costs; guardrail policies,
+keys and usage stay in the SQLite file).
 
 PostgreSQL: ``psql -h 127.0.0.1 -U postgres -d test`` drops and creates the database ``switchboard_bench``
 (dropped again by ``cleanup``). Redis: database 14 of 127.0.0.1:6379 is the benchmark's own and is flushed
@@ -15,7 +17,7 @@ PG_DB = "switchboard_bench"
 PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
 REDIS_DB = 14
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
-STORES = ("sqlite", "postgres", "redis")
+STORES = ("sqlite", "postgres", "redis", "memory")
 
 
 class Skip(Exception):
@@ -64,6 +66,8 @@ def prepare(store: str) -> dict[str, str]:
     """Environment for the service; raises ``Skip`` when the store is not reachable."""
     if store == "sqlite":
         return {}
+    if store == "memory":
+        return {"SWITCHBOARD_SESSION_STORE": "memory"}
     if store == "postgres":
         _psql(f"DROP DATABASE IF EXISTS {PG_DB}", f"CREATE DATABASE {PG_DB}")
         return {"DATABASE_URL": PG_URL}

@@ -1,7 +1,11 @@
-"""A deterministic OpenAI-compatible upstream for tests, demos and benchmarks (no SDK imports: raw JSON).
+"""A deterministic OpenAI-compatible and Anthropic-compatible upstream for tests, demos and benchmarks (no
+SDK imports: raw JSON). OpenAI clients use ``base_url`` (``.../v1``), Anthropic ones ``url`` (no path).
 
 Start it with ``python -m ops.mock_upstream --port N`` or in-process with ``running_mock``; see
-``server.py`` for routes, ``logic.py`` for what it answers and ``faults.py`` for per-request faults.
+``server.py`` for routes, ``logic.py`` for what it answers, ``wire.py`` for the shapes (a responses request
+with ``reasoning`` gets a ``reasoning`` output item before its answer) and ``faults.py`` for per-request
+faults (429, 503, 529, 500, 401, 400-context, status, timeout, stall, drop, drop-before, malformed,
+truncate, stream-error).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``python -m ops.mock_upstream --port N [--latency-ms MS] [--token-delay-ms MS]``: serve on 127.0.0.1."""
+"""``python -m ops.mock_upstream --port N [--latency-ms MS] [--token-delay-ms MS] [--stall-s S]``: serve on
+127.0.0.1 (faults: ``ops/mock_upstream/faults.py``)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout-sleep-s", type=float, default=120.0, help="how long the timeout fault waits"
     )
+    parser.add_argument(
+        "--stall-s", type=float, default=30.0, help="how long the stall fault goes silent (default)"
+    )
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     """Run until cancelled (Ctrl-C / SIGTERM)."""
     config = MockConfig(
-        latency_ms=args.latency_ms, token_delay_ms=args.token_delay_ms, timeout_sleep_s=args.timeout_sleep_s
+        latency_ms=args.latency_ms,
+        token_delay_ms=args.token_delay_ms,
+        timeout_sleep_s=args.timeout_sleep_s,
+        stall_s=args.stall_s,
     )
     mock = MockUpstream(config)
     await mock.start(args.port)

@@ -9,6 +9,9 @@ picks one ``Reply`` by these rules, first match wins:
    - any other tool ``<t>`` when that normalised text contains ``use_<t>``; its arguments are the first
      JSON object written in the user text (``use calculator {"expression": "2+2"}``), else built from the
      tool's JSON schema (see ``fill_schema``).
+   The request forces a tool (Anthropic's ``tool_choice``; ``forced_tool``): that tool, arguments built by
+   ``fill_schema`` from its schema; ``tool_choice: any`` (``any_tool``): the last tool offered, likewise
+   (Switchboard puts a structured answer's output tool last). These apply whatever the last item is.
 2. A JSON schema output was requested: the answer is a JSON object built by ``fill_schema``.
 3. The last input item is a tool's output (not a handoff's): ``Tool <name> returned: <output>``.
 4. Otherwise: ``Mock answer to: <last user text>``.
@@ -55,6 +58,8 @@ class Prompt(msgspec.Struct, kw_only=True):
     last_tool_output: str | None = None
     tools: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     output_schema: dict[str, Any] | None = None
+    forced_tool: str | None = None
+    any_tool: bool = False
 
 
 class Reply(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,12 +150,25 @@ def _wanted_tool(prompt: Prompt) -> str | None:
     return None
 
 
+def _forced_tool(prompt: Prompt) -> str | None:
+    if prompt.forced_tool in prompt.tools:
+        return prompt.forced_tool
+    if prompt.any_tool and prompt.tools:
+        return list(prompt.tools)[-1]
+    return None
+
+
 def decide(prompt: Prompt) -> Reply:
     """Apply the module's rules to ``prompt``."""
     tool = _wanted_tool(prompt)
+    forced = tool is None and _forced_tool(prompt) is not None
+    if forced:
+        tool = _forced_tool(prompt)
     if tool is not None:
         args: Any = {}
-        if not tool.startswith("transfer_to_"):
+        if forced:
+            args = fill_schema(prompt.tools[tool] or {}, seed=prompt.last_user_text)
+        elif not tool.startswith("transfer_to_"):
             args = first_json_object(prompt.last_user_text)
             if args is None:
                 args = fill_schema(prompt.tools[tool] or {}, seed=prompt.last_user_text)

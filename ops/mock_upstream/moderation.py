@@ -70,7 +70,9 @@ class Moderations:
     async def moderations(self, request: web.Request) -> web.Response:
         """``POST /v1/moderations``: one result per input string."""
         body = msgspec.json.decode(await request.read())
-        record = self.recorder.add(request.method, request.path, dict(request.headers), body)
+        record = self.recorder.add(
+            request.method, request.path, dict(request.headers), body, transport=request.transport
+        )
         texts = body.get("input", "")
         texts = [texts] if isinstance(texts, str) else [t for t in texts if isinstance(t, str)]
         payload = {
@@ -83,7 +85,9 @@ class Moderations:
 
     async def models(self, request: web.Request) -> web.Response:
         """``GET /v1/models``: a fixed list."""
-        record = self.recorder.add(request.method, request.path, dict(request.headers), None)
+        record = self.recorder.add(
+            request.method, request.path, dict(request.headers), None, transport=request.transport
+        )
         names = ("mock-model", "gpt-4.1-mini", "omni-moderation-latest", "gpt-4o-realtime-preview")
         data = [{"id": n, "object": "model", "created": 1_700_000_000, "owned_by": "mock"} for n in names]
         record.status, record.completed = 200, True

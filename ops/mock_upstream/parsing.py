@@ -1,7 +1,9 @@
-"""Reduce chat-completions and responses request bodies (decoded JSON) to a ``logic.Prompt``."""
+"""Reduce chat-completions, responses and Anthropic messages request bodies (decoded JSON) to a
+``logic.Prompt``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ops.mock_upstream.logic import Prompt
@@ -80,4 +82,49 @@ def from_responses(body: dict[str, Any]) -> Prompt:
     text_format = (body.get("text") or {}).get("format") or {}
     if text_format.get("type") == "json_schema":
         prompt.output_schema = text_format.get("schema") or {}
+    return prompt
+
+
+def from_messages(body: dict[str, Any]) -> Prompt:
+    """Parse a ``POST /v1/messages`` (Anthropic) body: ``system``, text and ``tool_use`` / ``tool_result``
+    blocks, ``tools`` (``input_schema``) and ``tool_choice`` (``tool`` forces one, ``any`` some tool)."""
+    prompt = Prompt(model=str(body.get("model", "")))
+    system = body.get("system")
+    if system:
+        prompt.texts.append(content_text(system))
+    call_names: dict[str, str] = {}
+    for message in body.get("messages", []):
+        role = message.get("role")
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        texts: list[str] = []
+        prompt.last_is_user = False
+        prompt.last_tool_name = None
+        for block in blocks:
+            kind = block.get("type")
+            if kind == "text":
+                texts.append(block.get("text", ""))
+            elif kind == "tool_use":
+                call_names[block.get("id", "")] = block.get("name", "")
+                prompt.texts.append(json.dumps(block.get("input", {})))
+            elif kind == "tool_result":
+                output = block.get("content")
+                text = output if isinstance(output, str) else content_text(output)
+                prompt.texts.append(text)
+                prompt.last_tool_name = call_names.get(block.get("tool_use_id", ""), "unknown")
+                prompt.last_tool_output = text
+        if texts:
+            text = "".join(texts)
+            prompt.texts.append(text)
+            if role == "user":
+                prompt.last_user_text = text
+                prompt.last_is_user = True
+                prompt.last_tool_name = None
+    for tool in body.get("tools") or []:
+        if "name" in tool and tool.get("type") in (None, "custom"):
+            prompt.tools[tool["name"]] = tool.get("input_schema") or {}
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") == "tool":
+        prompt.forced_tool = choice.get("name")
+    prompt.any_tool = choice.get("type") == "any"
     return prompt

@@ -1,6 +1,8 @@
 """The mock upstream's aiohttp application, and running it in-process (``running_mock``).
 
-Routes: ``POST /v1/chat/completions``, ``POST /v1/responses``, ``POST /v1/moderations``,
+Routes: ``POST /v1/chat/completions``, ``POST /v1/responses``, ``POST /v1/messages`` and
+``POST /v1/messages/count_tokens`` (Anthropic: point an Anthropic-kind instance's base URL at ``url``),
+``POST /v1/moderations``, ``POST /v1/embeddings``,
 ``GET /v1/models``, ``GET /v1/realtime`` (WebSocket), ``GET /_mock/requests`` (the ``RequestRecord``
 list as JSON), ``POST /_mock/reset`` (clear it). It listens on 127.0.0.1 only.
 """
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 import msgspec
 from aiohttp import web
 
+from ops.mock_upstream.embeddings import Embeddings
 from ops.mock_upstream.faults import MockConfig
 from ops.mock_upstream.generation import Generation
 from ops.mock_upstream.moderation import Moderations
@@ -58,6 +61,7 @@ class MockUpstream:
         """The aiohttp application serving every route."""
         generation = Generation(self.config, self.recorder)
         moderations = Moderations(self.recorder)
+        embeddings = Embeddings(self.recorder)
 
         async def realtime(request: web.Request) -> web.WebSocketResponse:
             return await realtime_handler(request, self.config, self.recorder)
@@ -74,7 +78,10 @@ class MockUpstream:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", generation.chat_completions)
         app.router.add_post("/v1/responses", generation.responses)
+        app.router.add_post("/v1/messages", generation.messages)
+        app.router.add_post("/v1/messages/count_tokens", generation.count_tokens)
         app.router.add_post("/v1/moderations", moderations.moderations)
+        app.router.add_post("/v1/embeddings", embeddings.embeddings)
         app.router.add_get("/v1/models", moderations.models)
         app.router.add_get("/v1/realtime", realtime)
         app.router.add_get("/_mock/requests", list_requests)

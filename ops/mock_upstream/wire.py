@@ -112,15 +112,30 @@ def output_item(reply: Reply, rid: str, *, done: bool = True) -> dict[str, Any]:
     return {"type": "message", "id": f"msg_{rid}", "role": "assistant", "status": status, "content": content}
 
 
-def response(reply: Reply, model: str, rid: str, *, done: bool = True) -> dict[str, Any]:
-    """A whole ``response`` object (``done=False``: the in-progress shell of ``response.created``)."""
+def reasoning_item(rid: str) -> dict[str, Any]:
+    """The ``reasoning`` output item answered when a responses request asks for ``reasoning``."""
+    return {
+        "type": "reasoning",
+        "id": f"rs_{rid}",
+        "summary": [{"type": "summary_text", "text": "mock reasoning"}],
+        "encrypted_content": f"enc-{rid}",
+    }
+
+
+def response(
+    reply: Reply, model: str, rid: str, *, done: bool = True, reasoning: bool = False
+) -> dict[str, Any]:
+    """A whole ``response`` object (``done=False``: the in-progress shell of ``response.created``);
+    with ``reasoning``, a ``reasoning`` item comes before the answer's item."""
+    output = [reasoning_item(rid)] if reasoning else []
+    output.append(output_item(reply, rid))
     return {
         "id": f"resp_{rid}",
         "object": "response",
         "created_at": CREATED,
         "model": model,
         "status": "completed" if done else "in_progress",
-        "output": [output_item(reply, rid)] if done else [],
+        "output": output if done else [],
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
@@ -128,14 +143,26 @@ def response(reply: Reply, model: str, rid: str, *, done: bool = True) -> dict[s
     }
 
 
-def response_events(reply: Reply, model: str, rid: str) -> Iterator[tuple[bool, dict[str, Any]]]:
+def response_events(
+    reply: Reply, model: str, rid: str, *, reasoning: bool = False
+) -> Iterator[tuple[bool, dict[str, Any]]]:
     """``(is_content_piece, event)`` pairs of a streamed response, ending with ``response.completed``."""
     item_id = f"fc_{rid}" if reply.is_tool_call else f"msg_{rid}"
-    yield False, {"type": "response.created", "response": response(reply, model, rid, done=False)}
-    yield False, {"type": "response.in_progress", "response": response(reply, model, rid, done=False)}
+    shell = response(reply, model, rid, done=False)
+    yield False, {"type": "response.created", "response": shell}
+    yield False, {"type": "response.in_progress", "response": shell}
+    index = 0
+    if reasoning:
+        item = reasoning_item(rid)
+        yield (
+            False,
+            {"type": "response.output_item.added", "output_index": 0, "item": {**item, "summary": []}},
+        )
+        yield False, {"type": "response.output_item.done", "output_index": 0, "item": item}
+        index = 1
     added = output_item(reply, rid, done=False)
-    yield False, {"type": "response.output_item.added", "output_index": 0, "item": added}
-    where = {"item_id": item_id, "output_index": 0}
+    yield False, {"type": "response.output_item.added", "output_index": index, "item": added}
+    where = {"item_id": item_id, "output_index": index}
     if reply.is_tool_call:
         for piece in pieces(reply.text):
             yield True, {"type": "response.function_call_arguments.delta", **where, "delta": piece}
@@ -152,10 +179,25 @@ def response_events(reply: Reply, model: str, rid: str) -> Iterator[tuple[bool, 
         part = {**part, "text": reply.text}
         yield False, {"type": "response.content_part.done", **where, "content_index": 0, "part": part}
     item = output_item(reply, rid)
-    yield False, {"type": "response.output_item.done", "output_index": 0, "item": item}
-    yield False, {"type": "response.completed", "response": response(reply, model, rid)}
+    yield False, {"type": "response.output_item.done", "output_index": index, "item": item}
+    final = response(reply, model, rid, reasoning=reasoning)
+    yield False, {"type": "response.completed", "response": final}
 
 
-def error_body(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
+def failed_response(model: str, rid: str, code: str) -> dict[str, Any]:
+    """A ``response`` object whose status is ``failed`` with error ``code``."""
+    return {
+        "id": f"resp_{rid}",
+        "object": "response",
+        "created_at": CREATED,
+        "model": model,
+        "status": "failed",
+        "output": [],
+        "error": {"code": code, "message": f"The mock failed this response ({code})."},
+        "usage": None,
+    }
+
+
+def error_body(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """OpenAI's error JSON."""
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}

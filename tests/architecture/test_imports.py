@@ -105,3 +105,9 @@ def test_startup_on_defaults_does_not_import_the_openai_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("package", ["contracts", "backend", "adapters", "ops"])
+def test_the_service_never_imports_the_anthropic_sdk(package: str) -> None:
+    """The ``anthropic`` client is a test dependency: the Anthropic kind speaks the wire format itself."""
+    assert violations(package, lambda _rel, name: top(name) != "anthropic") == []

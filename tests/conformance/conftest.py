@@ -11,16 +11,16 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as redis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Row, text
 
-from adapters.persistence.engine import create_engine, session_factory
 from adapters.persistence.memory_sessions import MemorySessionStore
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.redis_sessions import RedisSessionStore
+from adapters.persistence.sql_runner import SqlRunner, all_rows, create_runner, execute
 from contracts.ports import SessionStore
 
 TABLES = ("conversation_items", "conversations", "guardrail_policies", "api_keys", "usage_records")
@@ -31,16 +31,18 @@ SESSION_BACKENDS = ["memory", *SQL_BACKENDS, pytest.param("redis", marks=pytest.
 
 @dataclass(slots=True)
 class Database:
-    """A migrated database for one test."""
+    """A migrated database for one test, reached through the runner the stores use."""
 
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    runner: SqlRunner
 
     async def count(self, table: str, **where: str) -> int:
         clause = " AND ".join(f"{column} = :{column}" for column in where) or "1 = 1"
-        async with self.engine.connect() as conn:
-            result = await conn.execute(text(f"SELECT count(*) FROM {table} WHERE {clause}"), where)
-            return int(result.scalar_one())
+        query = text(f"SELECT count(*) FROM {table} WHERE {clause}").bindparams(**where)
+        [row] = await self.runner.read(all_rows, query)
+        return int(row[0])
+
+    async def rows(self, sql: str) -> list[Row[Any]]:
+        return await self.runner.read(all_rows, text(sql))
 
 
 @dataclass(slots=True)
@@ -63,18 +65,17 @@ def migrated_postgres_url(postgres_url: str) -> str:
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
     await upgrade(url)
-    engine = create_engine(url)
-    yield Database(engine=engine, sessions=session_factory(engine))
-    await engine.dispose()
+    runner = create_runner(url)
+    yield Database(runner=runner)
+    await runner.aclose()
 
 
 @pytest.fixture
 async def postgres_db(migrated_postgres_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(migrated_postgres_url, pool_size=20, max_overflow=10)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-    yield Database(engine=engine, sessions=session_factory(engine))
-    await engine.dispose()
+    runner = create_runner(migrated_postgres_url, pool_size=20, max_overflow=10)
+    await runner.transaction(execute, text(f"TRUNCATE {', '.join(TABLES)}"))
+    yield Database(runner=runner)
+    await runner.aclose()
 
 
 @pytest.fixture(params=SQL_BACKENDS)
@@ -114,7 +115,7 @@ def _sql_backend(name: str, db: Database) -> SessionBackend:
             "conversation_items", tenant_id=tenant_id, conversation_id=conversation_id
         )
 
-    return SessionBackend(name=name, store=SqlAlchemySessionStore(db.sessions), leftovers=leftovers)
+    return SessionBackend(name=name, store=SqlAlchemySessionStore(db.runner), leftovers=leftovers)
 
 
 def _redis_backend(client: redis.Redis, prefix: str) -> SessionBackend:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from adapters.keys.hashing import hash_secret
 from adapters.keys.sqlalchemy_keys import SqlAlchemyApiKeyStore
@@ -80,7 +79,7 @@ async def test_static_expired_key_is_rejected() -> None:
 def sql_keys(request: pytest.FixtureRequest) -> tuple[SqlAlchemyApiKeyStore, Database, Clock]:
     db: Database = request.getfixturevalue(f"{request.param}_db")
     clock = Clock(NOW)
-    return SqlAlchemyApiKeyStore(db.sessions, clock=clock), db, clock
+    return SqlAlchemyApiKeyStore(db.runner, clock=clock), db, clock
 
 
 async def test_created_key_authenticates_and_only_its_hash_is_stored(
@@ -101,8 +100,7 @@ async def test_created_key_authenticates_and_only_its_hash_is_stored(
         concurrent_streams=2,
     )
     assert await db.count("api_keys", secret_sha256=hash_secret(secret)) == 1
-    async with db.engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT * FROM api_keys"))).all()
+    rows = await db.rows("SELECT * FROM api_keys")
     assert all(secret not in str(value) for row in rows for value in row)
     listed = await store.list("acme")
     assert [(r.id, r.requests_per_minute, r.tokens_per_minute, r.concurrent_streams) for r in listed] == [

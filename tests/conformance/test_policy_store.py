@@ -25,7 +25,7 @@ def policies(request: pytest.FixtureRequest) -> GuardrailPolicyStore:
     if request.param == "memory":
         return MemoryPolicyStore(defaults)
     db = request.getfixturevalue(f"{request.param}_db")
-    return SqlAlchemyPolicyStore(db.sessions, defaults)
+    return SqlAlchemyPolicyStore(db.runner, defaults)
 
 
 async def test_defaults_apply_to_every_tenant(policies: GuardrailPolicyStore) -> None:
@@ -56,3 +56,11 @@ async def test_put_again_replaces_and_new_names_are_listed(policies: GuardrailPo
     assert await policies.get("t1", "custom") == latest
     assert [p.name for p in await policies.list("t1")] == ["custom", "default", "strict"]
     assert await policies.get("t2", "custom") is None
+
+
+async def test_nul_characters_in_a_policy_round_trip(policies: GuardrailPolicyStore) -> None:
+    policy = GuardrailPolicy(
+        name="nul", description="a\x00b", rules=(BlockedTermsRule(terms=("x\x00y",), action="redact"),)
+    )
+    assert await policies.put("t1", policy) == policy
+    assert await policies.get("t1", "nul") == policy

@@ -264,3 +264,22 @@ async def test_failed_first_append_creates_no_conversation(session_backend: Sess
 
     assert await session_backend.store.get("t1", "c1") is None
     assert await session_backend.leftovers("t1", "c1") == 0
+
+
+async def test_nul_characters_are_stored_faithfully_and_searchable(session_backend: SessionBackend) -> None:
+    """The NUL rule (docs/security.md): content round-trips exactly on every store; titles and search
+    indexes drop NUL (PostgreSQL text cannot hold it), and a NUL in a search query is ignored alike."""
+    store = session_backend.store
+    items: list[ConversationItem] = [
+        UserMessage(id="n1", created_at=T0, text="nul\x00 in the prompt"),
+        ToolCallItem(
+            id="n2", created_at=T0, call_id="c\x00", name="calculator", arguments={"expr\x00": "1\x00+1"}
+        ),
+        ToolResultItem(id="n3", created_at=T0, call_id="c\x00", name="calculator", output="2\x00"),
+        AssistantMessage(id="n4", created_at=T0, text="answer\x00 with nul", status="failed"),
+    ]
+    info = await store.append("t1", "nul", items)
+    assert await store.load_items("t1", "nul") == items
+    assert info.title == "nul in the prompt"
+    hits = await store.search("t1", "nul in\x00 the")
+    assert [hit.item_id for hit in hits] == ["n1"]

@@ -36,7 +36,7 @@ def record(tenant_id: str, minutes: int, **usage: int) -> UsageRecord:
 def recorder(request: pytest.FixtureRequest) -> UsageRecorder:
     if request.param == "memory":
         return MemoryUsageRecorder()
-    return SqlAlchemyUsageRecorder(request.getfixturevalue(f"{request.param}_db").sessions)
+    return SqlAlchemyUsageRecorder(request.getfixturevalue(f"{request.param}_db").runner)
 
 
 async def test_since_returns_the_tenants_records_from_start_in_time_order(recorder: UsageRecorder) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from tests.support.app import KEY_A, KEY_A_ADMIN, KEY_B, KEY_NO_SCOPE, app_client, auth, make_settings
-from tests.support.fakes import FakeRuntime, use_runtime
+from tests.support.fakes import FakeModel, use_model
 
 PROBLEM = "application/problem+json"
 
@@ -143,8 +143,8 @@ async def test_unknown_agent_and_provider_name_the_field(client: AsyncTestClient
 
 
 async def test_input_guardrail_block_returns_the_decision_and_stores_nothing(tmp_path: Path) -> None:
-    runtime = FakeRuntime()
-    async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
+    runtime = FakeModel()
+    async with app_client(make_settings(tmp_path), configure=use_model(runtime)) as client:
         policy = {"name": "default", "rules": [{"type": "blocked_terms", "terms": ["forbidden"]}]}
         put = await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A_ADMIN))
         assert put.status_code == 200, put.text
@@ -161,15 +161,20 @@ async def test_input_guardrail_block_returns_the_decision_and_stores_nothing(tmp
         assert other.status_code == 200
 
 
-async def test_provider_failure_is_503_retryable_and_nothing_is_stored(tmp_path: Path) -> None:
-    runtime = FakeRuntime(fail_after=0)
-    async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
+async def test_provider_failure_is_503_retryable_and_stores_a_failed_turn(tmp_path: Path) -> None:
+    """Like a stream that fails: the user message and an empty ``failed`` assistant message."""
+    runtime = FakeModel(fail_after=0)
+    async with app_client(make_settings(tmp_path), configure=use_model(runtime)) as client:
         response = await client.post(
             "/v1/chat", json={"message": "hi", "conversation_id": "c2"}, headers=auth()
         )
         body = assert_problem(response, 503, "provider_unavailable")
         assert body["retryable"] is True
-        assert (await client.get("/v1/conversations/c2", headers=auth())).status_code == 404
+        stored = (await client.get("/v1/conversations/c2", headers=auth())).json()["items"]
+    assert [(i["type"], i.get("status")) for i in stored] == [
+        ("user_message", None),
+        ("assistant_message", "failed"),
+    ]
 
 
 async def test_request_id_is_echoed_or_created(client: AsyncTestClient[Any]) -> None:

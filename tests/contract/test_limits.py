@@ -13,7 +13,7 @@ from contracts.errors import StoreUnavailable
 from contracts.ports import RateDecision, RateLimiter
 from tests.contract.test_chat import assert_problem
 from tests.support.app import KEY_A, KEY_B, app_client, auth, live_server, make_settings
-from tests.support.fakes import FakeRuntime, use_runtime
+from tests.support.fakes import FakeModel, use_model
 
 
 async def test_requests_per_minute_are_limited_per_key(tmp_path: Path) -> None:
@@ -41,9 +41,9 @@ async def test_tokens_per_minute_stop_a_key_that_spent_its_budget(tmp_path: Path
 
 
 async def test_concurrent_streams_are_limited_and_released(tmp_path: Path) -> None:
-    runtime = FakeRuntime(tokens=[f"t{n} " for n in range(15)], delay=0.02)
+    runtime = FakeModel(tokens=[f"t{n} " for n in range(15)], delay=0.02)
     settings = make_settings(tmp_path, SWITCHBOARD_RATE_LIMIT_STREAMS="1")
-    async with live_server(settings, configure=use_runtime(runtime)) as base:
+    async with live_server(settings, configure=use_model(runtime)) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             async with http.stream("POST", "/v1/chat/stream", json={"message": "a"}, headers=auth()) as first:
                 chunks = first.aiter_bytes()  # keep a reference: a dropped iterator closes the response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.contract.test_chat import assert_problem
@@ -151,18 +150,3 @@ def test_realtime_round_trip_over_websocket(tmp_path: Any) -> None:
             assert "hello realtime" in event["text"]
             ws.send_json({"type": "bogus"})
             assert ws.receive_json()["type"] == "error"
-
-
-def test_realtime_refuses_without_a_key_and_accepts_the_query_key(tmp_path: Any) -> None:
-    from litestar.exceptions import WebSocketDisconnect
-    from litestar.testing import TestClient
-
-    from backend.app import create_app
-    from tests.support.app import KEY_A, make_settings
-
-    with TestClient(create_app(make_settings(tmp_path))) as client:
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/realtime") as ws:
-            ws.receive_json()
-        assert refused.value.code == 4401
-        with client.websocket_connect(f"/v1/realtime?api_key={KEY_A}") as ws:
-            assert ws.receive_json()["type"] == "session.started"

@@ -35,9 +35,17 @@ TENANT = "e2e"
 STARTUP_TIMEOUT_S = 45.0
 SLOW_TOKEN_DELAY_MS = 150
 
-# Modes of the two openai-kind instances on the fast mock: provider name -> upstream path.
-MODES = {"openai": "/v1/responses", "local": "/v1/chat/completions"}
-SLOW_MODES = {"openai": "slow", "local": "slowchat"}
+# Modes of the openai-kind instances on the fast mock: provider name -> upstream path. ``openai`` and
+# ``local`` run agents in the shared tool loop; ``sdk`` and ``sdkchat`` in the OpenAI Agents SDK engine,
+# over the same native codecs.
+MODES = {
+    "openai": "/v1/responses",
+    "local": "/v1/chat/completions",
+    "sdk": "/v1/responses",
+    "sdkchat": "/v1/chat/completions",
+}
+SLOW_MODES = {"openai": "slow", "local": "slowchat", "sdk": "sdkslow", "sdkchat": "sdkslowchat"}
+SDK_MODES = frozenset({"sdk", "sdkchat", "sdkslow", "sdkslowchat"})
 
 AGENTS_TOML = """
 default = "assistant"
@@ -183,17 +191,26 @@ def _service_env(base: dict[str, str], tmp: Path, mock: str, slow: str) -> dict[
         "SWITCHBOARD_AGENTS_FILE": str(agents),
         "SWITCHBOARD_GUARDRAILS_FILE": str(REPO / "config/guardrails.toml"),
         "SWITCHBOARD_LOG_FORMAT": "json",
-        "SWITCHBOARD_PROVIDERS": "scripted,openai,local,slow,slowchat",
+        "SWITCHBOARD_PROVIDERS": "scripted,openai,local,slow,slowchat,sdk,sdkchat,sdkslow,sdkslowchat",
         "OPENAI_API_KEY": "sk-test-not-real",
         "OPENAI_BASE_URL": f"{mock}/v1",
-        "SWITCHBOARD_PROVIDER_OPENAI_MAX_RETRIES": "2",
-        "SWITCHBOARD_PROVIDER_OPENAI_RETRY_BASE_DELAY_S": "0.05",
+        "SWITCHBOARD_ROUTING_RETRIES": "2",
+        "SWITCHBOARD_ROUTING_RETRY_BASE_DELAY_S": "0.05",
+        # faults are injected on purpose in many tests: circuits must not carry one test's failures into
+        # the next (tests/e2e/test_routing_e2e.py covers circuits with its own stack)
+        "SWITCHBOARD_ROUTING_FAILURES_TO_OPEN": "1000000",
+        "SWITCHBOARD_ROUTING_FAILURE_RATE": "1",
+        "SWITCHBOARD_ROUTING_COOLDOWN_S": "0.01",
         "SWITCHBOARD_PROVIDER_OPENAI_TIMEOUT_S": "10",
     }
     instances = {
         "LOCAL": (mock, "chat_completions"),
         "SLOW": (slow, "responses"),
         "SLOWCHAT": (slow, "chat_completions"),
+        "SDK": (mock, "responses"),
+        "SDKCHAT": (mock, "chat_completions"),
+        "SDKSLOW": (slow, "responses"),
+        "SDKSLOWCHAT": (slow, "chat_completions"),
     }
     for name, (url, mode) in instances.items():
         prefix = f"SWITCHBOARD_PROVIDER_{name}_"
@@ -201,10 +218,10 @@ def _service_env(base: dict[str, str], tmp: Path, mock: str, slow: str) -> dict[
             f"{prefix}KIND": "openai",
             f"{prefix}BASE_URL": f"{url}/v1",
             f"{prefix}API_MODE": mode,
-            f"{prefix}MAX_RETRIES": "2",
-            f"{prefix}RETRY_BASE_DELAY_S": "0.05",
             f"{prefix}TIMEOUT_S": "10",
         }
+        if name.lower() in SDK_MODES:
+            env[f"{prefix}AGENT_ENGINE"] = "agents_sdk"
     return env
 
 

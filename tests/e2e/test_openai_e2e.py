@@ -70,6 +70,7 @@ def mock_usage(record: dict[str, Any]) -> dict[str, int]:
         "total_tokens": usage.total_tokens,
         "cached_tokens": usage.cached_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
+        "cache_write_tokens": 0,
     }
 
 
@@ -152,12 +153,15 @@ def test_chat_json_answer(client: httpx.Client, stack: Stack, mode: str) -> None
     assert INSTRUCTIONS["assistant"] in prompt.texts
     assert {"calculator", "current_time", "search_conversations", "transfer_to_concise"} <= set(prompt.tools)
     assert "authorization" not in call["headers"]
+    # our native codec made the call, not the openai client (whose user agent is "AsyncOpenAI/Python ...")
+    assert call["headers"]["user-agent"].startswith("switchboard/")
+    assert "x-stainless-lang" not in call["headers"]
 
 
 def test_chat_sse_answer(client: httpx.Client, stack: Stack, mode: str) -> None:
     response, frames = stream(client, {"message": "stream this please", "provider": mode})
     [started] = of_type(frames, "run.started")
-    assert (started["provider"], started["offline"], started["protocol"]) == (mode, False, "1")
+    assert (started["provider"], started["offline"], started["protocol"]) == (mode, False, "2")
     answer = "Mock answer to: stream this please"
     assert [d["delta"] for d in of_type(frames, "text.delta")] == logic.pieces(answer)  # the mock's pieces
     [completed] = of_type(frames, "run.completed")

@@ -1,5 +1,5 @@
 """Unreachable stores surface as ``StoreUnavailable``, whose message never reveals the URL or password;
-and the embedded SQLite engine is configured for concurrent use."""
+and the embedded SQLite runner's connection is configured for concurrent use."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as redis
-from sqlalchemy import text
+from sqlalchemy import Connection
 
-from adapters.persistence.engine import create_engine, ping, session_factory
 from adapters.persistence.migrate import upgrade
 from adapters.persistence.redis_sessions import RedisSessionStore
+from adapters.persistence.sql_runner import create_runner
 from adapters.persistence.sqlalchemy_sessions import SqlAlchemySessionStore
 from contracts.errors import StoreUnavailable
 
@@ -27,14 +27,14 @@ def _closed_port() -> int:
 
 async def test_unreachable_postgres_is_store_unavailable_without_secrets() -> None:
     url = f"postgresql+asyncpg://admin:{PASSWORD}@127.0.0.1:{_closed_port()}/db"
-    engine = create_engine(url, pool_timeout=1)
+    runner = create_runner(url, pool_timeout=1)
     try:
         with pytest.raises(StoreUnavailable) as raised:
-            await ping(engine)
+            await runner.ping()
         with pytest.raises(StoreUnavailable):
-            await SqlAlchemySessionStore(session_factory(engine)).get("t1", "c1")
+            await SqlAlchemySessionStore(runner).get("t1", "c1")
     finally:
-        await engine.dispose()
+        await runner.aclose()
     assert raised.value.retryable
     assert PASSWORD not in str(raised.value)
     assert "127.0.0.1" not in str(raised.value)
@@ -57,22 +57,26 @@ async def test_unreachable_redis_is_store_unavailable() -> None:
     assert PASSWORD not in str(raised.value)
 
 
-async def test_sqlite_engine_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
-    try:
-        await ping(engine)
-        async with engine.connect() as conn:
-            journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
-            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
-            foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
-    finally:
-        await engine.dispose()
-    assert (journal, busy, foreign_keys) == ("wal", 5000, 1)
+def _pragmas(conn: Connection) -> tuple[object, ...]:
+    return tuple(
+        conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+        for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+    )
 
 
-async def test_in_memory_sqlite_engine_works() -> None:
-    engine = create_engine("sqlite+aiosqlite:///:memory:")
+async def test_sqlite_runner_uses_wal_busy_timeout_foreign_keys_and_normal_sync(tmp_path: Path) -> None:
+    runner = create_runner(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
     try:
-        await ping(engine)
+        await runner.ping()
+        pragmas = await runner.read(_pragmas)
     finally:
-        await engine.dispose()
+        await runner.aclose()
+    assert pragmas == ("wal", 5000, 1, 1)  # synchronous: 1 = NORMAL
+
+
+async def test_in_memory_sqlite_runner_works() -> None:
+    runner = create_runner("sqlite+aiosqlite:///:memory:")
+    try:
+        await runner.ping()
+    finally:
+        await runner.aclose()

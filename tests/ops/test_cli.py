@@ -11,7 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_"))}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_", "ANTHROPIC_"))
+    }
     environ.update({"SWITCHBOARD_ENV": "test", "SWITCHBOARD_API_KEYS": "k:t:chat", **env})
     return subprocess.run(
         [sys.executable, *args],
@@ -51,6 +53,21 @@ def test_providers_lists_order_and_default() -> None:
     assert result.returncode == 0
     assert "1. scripted  kind=scripted" in result.stdout
     assert "(default)" in result.stdout
+
+
+def test_check_and_providers_know_the_anthropic_kind() -> None:
+    """The plain ``ANTHROPIC_API_KEY`` reaches the instance named ``anthropic`` (the kind's env_defaults);
+    without it, ``check`` names both variables."""
+    env = {"SWITCHBOARD_PROVIDERS": "scripted,anthropic"}
+    listed = run("-m", "ops", "providers", **env, ANTHROPIC_API_KEY="sk-ant-cli")
+    assert listed.returncode == 0, listed.stderr
+    assert "2. anthropic  kind=anthropic" in listed.stdout
+    checked = run("-m", "ops", "check", **env, ANTHROPIC_API_KEY="sk-ant-cli")
+    assert checked.returncode == 0 and "configuration ok" in checked.stdout, checked.stderr
+    missing = run("-m", "ops", "check", **env)
+    assert missing.returncode != 0
+    assert "SWITCHBOARD_PROVIDER_ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY) is not set" in missing.stderr
+    assert "sk-ant-cli" not in listed.stdout + checked.stdout
 
 
 def test_bad_configuration_exits_nonzero_with_one_clear_line() -> None:
@@ -149,3 +166,67 @@ def test_out_of_range_numbers_and_bad_keys_are_refused() -> None:
         result = run("-m", "ops", "check", **{variable: value})
         assert result.returncode == 2, (variable, value)
         assert expected in result.stderr, (variable, result.stderr)
+
+
+def test_check_names_database_url_when_it_is_unreachable() -> None:
+    down = run("-m", "ops", "check", DATABASE_URL="postgresql+asyncpg://sb:pw@127.0.0.1:1/db")
+    assert down.returncode == 2, down.stdout
+    assert "DATABASE_URL: cannot reach postgresql+asyncpg://sb:***@127.0.0.1:1/db" in down.stderr
+    assert "pw@" not in down.stderr and "Traceback" not in down.stderr
+
+
+def test_graph_into_a_closed_pipe_is_quiet() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "OPENAI_"))}
+    environ.update({"SWITCHBOARD_ENV": "test", "SWITCHBOARD_API_KEYS": "k:t:chat"})
+    result = subprocess.run(
+        f"'{sys.executable}' -m ops graph | head -n 1",
+        shell=True,
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert "BrokenPipe" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_create_accepts_commas_and_plus_and_help_lists_every_scope(tmp_path: Path) -> None:
+    from ops.cli import build_parser
+
+    made = run(
+        "-m",
+        "ops",
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--scopes",
+        "read,chat+admin",
+        SWITCHBOARD_VAR_DIR=str(tmp_path),
+    )
+    assert made.returncode == 0, made.stderr
+    assert "(scopes admin+chat+read)" in made.stdout
+    keys = next(
+        a for a in build_parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("keys")
+    )  # type: ignore[union-attr]
+    create_help = keys._subparsers._group_actions[0].choices["create"].format_help()  # type: ignore[union-attr]
+    assert all(scope in create_help for scope in ("read", "chat", "admin", "','", "'+'"))
+
+
+def test_a_stored_key_can_never_hold_the_operator_scope(tmp_path: Path) -> None:
+    refused = run(
+        "-m",
+        "ops",
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--scopes",
+        "operator",
+        SWITCHBOARD_VAR_DIR=str(tmp_path),
+    )
+    assert refused.returncode != 0
+    assert "operator scope is for configured keys only" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -7,16 +7,16 @@ from pathlib import Path
 import httpx
 
 from tests.support.app import KEY_B, auth, live_server, make_settings
-from tests.support.fakes import FakeRuntime, use_runtime
+from tests.support.fakes import FakeModel, use_model
 from tests.support.sse import events, parse_frames
 
 
 async def test_a_client_resumes_after_last_event_id_and_gets_the_rest_then_the_terminal(
     tmp_path: Path,
 ) -> None:
-    runtime = FakeRuntime(tokens=[f"t{n} " for n in range(30)], delay=0.02)
+    runtime = FakeModel(tokens=[f"t{n} " for n in range(30)], delay=0.02)
     settings = make_settings(tmp_path, SWITCHBOARD_STREAM_RESUME_TTL_S="60")
-    async with live_server(settings, configure=use_runtime(runtime)) as base:
+    async with live_server(settings, configure=use_model(runtime)) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             async with http.stream(
                 "POST", "/v1/chat/stream", json={"message": "go", "conversation_id": "r1"}, headers=auth()

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.support.app import app_client, auth, live_server, make_settings
-from tests.support.fakes import FakeRuntime, use_runtime
+from tests.support.fakes import FakeModel, use_model
 from tests.support.sse import events, parse_frames
 
 
@@ -36,9 +36,9 @@ async def test_ids_increase_and_exactly_one_terminal_event_comes_last(tmp_path: 
 
 
 async def test_heartbeats_are_sent_while_waiting_before_the_first_token(tmp_path: Path) -> None:
-    runtime = FakeRuntime(first_token_delay=0.35)
+    runtime = FakeModel(first_token_delay=0.35)
     settings = make_settings(tmp_path, SWITCHBOARD_SSE_HEARTBEAT_S="0.05")
-    async with app_client(settings, configure=use_runtime(runtime)) as client:
+    async with app_client(settings, configure=use_model(runtime)) as client:
         frames = parse_frames(await _stream(client, {"message": "hi"}))
     first_delta = next(i for i, f in enumerate(frames) if f.event == "text.delta")
     heartbeats = [i for i, f in enumerate(frames) if f.comments == ["heartbeat"]]
@@ -48,8 +48,8 @@ async def test_heartbeats_are_sent_while_waiting_before_the_first_token(tmp_path
 
 
 async def test_assistant_message_is_stored_before_the_terminal_event(tmp_path: Path) -> None:
-    runtime = FakeRuntime()
-    async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
+    runtime = FakeModel()
+    async with app_client(make_settings(tmp_path), configure=use_model(runtime)) as client:
         async with client.stream(
             "POST", "/v1/chat/stream", json={"message": "hi", "conversation_id": "s1"}, headers=auth()
         ) as response:
@@ -69,8 +69,8 @@ async def test_assistant_message_is_stored_before_the_terminal_event(tmp_path: P
 async def test_provider_failure_mid_stream_is_a_terminal_error_and_history_stays_consistent(
     tmp_path: Path,
 ) -> None:
-    runtime = FakeRuntime(fail_after=2)
-    async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
+    runtime = FakeModel(fail_after=2)
+    async with app_client(make_settings(tmp_path), configure=use_model(runtime)) as client:
         frames = events(parse_frames(await _stream(client, {"message": "hi", "conversation_id": "f1"})))
         stored = (await client.get("/v1/conversations/f1", headers=auth())).json()["items"]
     assert [f.event for f in frames] == ["run.started", "text.delta", "text.delta", "run.failed"]
@@ -82,8 +82,8 @@ async def test_provider_failure_mid_stream_is_a_terminal_error_and_history_stays
 
 
 async def test_client_disconnect_cancels_the_provider_run_and_stores_the_partial_turn(tmp_path: Path) -> None:
-    runtime = FakeRuntime(tokens=[f"t{n} " for n in range(200)], delay=0.02)
-    async with live_server(make_settings(tmp_path), configure=use_runtime(runtime)) as base:
+    runtime = FakeModel(tokens=[f"t{n} " for n in range(200)], delay=0.02)
+    async with live_server(make_settings(tmp_path), configure=use_model(runtime)) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             async with http.stream(
                 "POST", "/v1/chat/stream", json={"message": "go", "conversation_id": "d1"}, headers=auth()
@@ -102,7 +102,8 @@ async def test_client_disconnect_cancels_the_provider_run_and_stores_the_partial
     items = stored["items"]
     assert [i["type"] for i in items] == ["user_message", "assistant_message"]
     assert items[1]["status"] == "cancelled"
-    assert items[1]["text"].startswith("t0 t1 t2 t3 t4")
+    # what the client was sent: the default policy's output card rule may still hold the last digits
+    assert items[1]["text"].startswith("t0 t1 t2 t3 t")
     assert len(items[1]["text"].split()) < 200
 
 
@@ -116,11 +117,11 @@ async def test_errors_before_the_stream_starts_are_problem_json(tmp_path: Path) 
 
 
 async def test_next_turn_after_a_cancelled_one_does_not_send_the_partial_answer(tmp_path: Path) -> None:
-    runtime = FakeRuntime(fail_after=1)
-    async with app_client(make_settings(tmp_path), configure=use_runtime(runtime)) as client:
+    runtime = FakeModel(fail_after=1)
+    async with app_client(make_settings(tmp_path), configure=use_model(runtime)) as client:
         await _stream(client, {"message": "first", "conversation_id": "h1"})
         runtime.fail_after = None
         await _stream(client, {"message": "second", "conversation_id": "h1"})
-    history = runtime.calls[-1].history
-    assert [type(i).__name__ for i in history] == ["UserMessage"]
-    assert history[0].text == "first"  # type: ignore[union-attr]
+    messages = runtime.calls[-1].messages
+    assert [type(m).__name__ for m in messages] == ["SystemPrompt", "UserPrompt", "UserPrompt"]
+    assert runtime.user_texts() == ["first", "second"]

@@ -14,6 +14,7 @@ import uvicorn
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
+from backend.serving.options import uvicorn_options
 from backend.settings import Settings, load_settings
 
 KEY_A = "key-tenant-a"
@@ -44,6 +45,9 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
         "SWITCHBOARD_GUARDRAILS_FILE": str(REPO / "config/guardrails.toml"),
         "SWITCHBOARD_LOG_FORMAT": "json",
         "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        # many apps share one test process: freezing each one's heap would keep it forever
+        "SWITCHBOARD_GC_FREEZE": "false",
+        "SWITCHBOARD_GC_GEN0_THRESHOLD": "0",
     }
     base.update(env)
     return load_settings(base, dotenv=None)
@@ -75,9 +79,7 @@ async def live_server(
         create_app(settings, configure=configure),
         host="127.0.0.1",
         port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
+        **uvicorn_options(settings.server),  # the hardened protocol, as `switchboard serve` runs it
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -8,24 +8,41 @@ from dataclasses import dataclass, field
 
 import svcs
 
-from backend.wiring.providers import Directory
-from contracts.agents import ProviderCapabilities, ProviderDescriptor, ProviderHealth
+from adapters.catalog.toml_catalog import TomlAgentCatalog
+from adapters.persistence.memory_sessions import MemorySessionStore
+from adapters.routing.memory_health import MemoryHealthBoard
+from adapters.tools import default_tools
+from backend.settings import RoutingSettings
+from backend.wiring.directory import Directory
+from backend.wiring.providers import assemble_directory
+from contracts.agents import ProviderCapabilities, ProviderDescriptor
 from contracts.errors import ProviderUnavailable
-from contracts.events import RunFinished, RuntimeEvent, TextDelta, UsageReported
-from contracts.ports import AgentTurn, ProviderDirectory, RunResult
+from contracts.models import (
+    ModelDone,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ModelTextDelta,
+    UserPrompt,
+)
+from contracts.ports import ProviderDirectory, RealtimeChannelFactory
 from contracts.providers import ProviderInstance
+from contracts.routing import HealthPolicy
 from contracts.usage import Usage
+from tests.support.app import REPO
 
 
 @dataclass
-class FakeRuntime:
-    """Streams ``tokens`` with ``delay`` between them; fails after ``fail_after`` tokens if set."""
+class FakeModel:
+    """A ``LanguageModel`` streaming ``tokens`` with ``delay`` between them; raises a retryable
+    ``ProviderUnavailable`` after ``fail_after`` tokens if set (0: before any). ``calls`` records every
+    request; ``cancelled`` is set when a stream is closed before its end."""
 
     tokens: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " fake", "."])
     delay: float = 0.0
     fail_after: int | None = None
     name: str = "fake"
-    calls: list[AgentTurn] = field(default_factory=list)
+    calls: list[ModelRequest] = field(default_factory=list)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     first_token_delay: float = 0.0
     crash_after: int | None = None
@@ -37,52 +54,73 @@ class FakeRuntime:
             name=self.name,
             kind="fake",
             default_model="fake-1",
-            capabilities=ProviderCapabilities(streaming=True),
+            capabilities=ProviderCapabilities(streaming=True, tools=True, handoffs=True),
         )
 
-    def _usage(self) -> Usage:
-        return Usage(input_tokens=3, output_tokens=len(self.tokens), total_tokens=3 + len(self.tokens))
+    def _response(self) -> ModelResponse:
+        usage = Usage(input_tokens=3, output_tokens=len(self.tokens), total_tokens=3 + len(self.tokens))
+        return ModelResponse(text="".join(self.tokens), usage=usage, provider=self.name, model="fake-1")
 
-    async def run(self, turn: AgentTurn) -> RunResult:
-        self.calls.append(turn)
+    def _failure(self) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            self.name, "upstream answered HTTP 503", retryable=True, upstream_status=503, failure="overloaded"
+        )
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.calls.append(request)
         if self.fail_after is not None:
-            raise ProviderUnavailable(self.name, "upstream returned 503", retryable=True, upstream_status=503)
-        return RunResult(
-            output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key
-        )
+            raise self._failure()
+        return self._response()
 
-    async def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
-        self.calls.append(turn)
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        self.calls.append(request)
         finished = False
         try:
             if self.first_token_delay:
                 await asyncio.sleep(self.first_token_delay)
             for index, token in enumerate(self.tokens):
                 if self.fail_after is not None and index == self.fail_after:
-                    raise ProviderUnavailable(self.name, "connection dropped", retryable=True)
+                    raise ProviderUnavailable(
+                        self.name, "connection dropped", retryable=True, failure="dropped"
+                    )
                 if self.crash_after is not None and index == self.crash_after:
                     raise RuntimeError("adapter bug")
                 if index and self.delay:
                     await asyncio.sleep(self.delay)
-                yield TextDelta(delta=token)
-            yield UsageReported(usage=self._usage())
+                yield ModelTextDelta(delta=token)
             finished = True
-            yield RunFinished(
-                output="".join(self.tokens), usage=self._usage(), model="fake-1", agent=turn.agent.key
-            )
+            yield ModelDone(response=self._response())
         finally:
             if not finished:
                 self.cancelled.set()
 
-    async def ping(self) -> ProviderHealth:
-        return ProviderHealth(ok=True)
+    def user_texts(self, call: int = -1) -> list[str]:
+        """The user messages of one recorded request, oldest first."""
+        return [m.text for m in self.calls[call].messages if isinstance(m, UserPrompt)]
 
 
-def use_runtime(runtime: FakeRuntime):  # type: ignore[no-untyped-def]
-    """A ``configure`` hook registering a provider directory whose only provider is ``runtime``."""
+def fake_directory(
+    model: FakeModel, *, retries: int = 0, realtime: RealtimeChannelFactory | None = None
+) -> Directory:
+    """A directory whose only provider is ``model`` (no retries unless asked), with the real catalog and
+    tools so agents and the tool loop behave as in the service."""
+    tools = default_tools(MemorySessionStore())
+    catalog = TomlAgentCatalog.load(REPO / "config/agents.toml", known_tools=set(tools.names()))
+    instance = ProviderInstance(descriptor=model.descriptor, model=model, realtime=realtime)
+    return assemble_directory(
+        {model.name: instance},
+        model.name,
+        routing=RoutingSettings(retries=retries),
+        tools=tools,
+        catalog=catalog,
+        board=MemoryHealthBoard(HealthPolicy()),
+    )
+
+
+def use_model(model: FakeModel):  # type: ignore[no-untyped-def]
+    """A ``configure`` hook registering a provider directory whose only provider is ``model``."""
 
     def configure(registry: svcs.Registry) -> None:
-        instance = ProviderInstance(descriptor=runtime.descriptor, runtime=runtime)
-        registry.register_value(ProviderDirectory, Directory({runtime.name: instance}, runtime.name))
+        registry.register_value(ProviderDirectory, fake_directory(model))
 
     return configure

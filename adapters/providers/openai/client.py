@@ -1,4 +1,5 @@
-"""One pooled ``openai.AsyncOpenAI`` client per provider instance, created lazily in the running loop."""
+"""The ``openai`` client for one instance: kept only as the reference ``ops/bench/codec.py`` measures our
+native codecs against (no request path uses it). Created lazily in the running loop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ LOCAL_PLACEHOLDER_KEY = "no-key-needed"
 class ClientHolder:
     """Creates the instance's client on first use (aiohttp pools belong to an event loop) and closes it.
 
-    The SDK's own retries are off (``max_retries=0``): ``retry.RetryPolicy`` decides. A local upstream
+    The client's own retries are off (``max_retries=0``) so both sides of the benchmark make one call. A local upstream
     without a key gets a placeholder key (the ``openai`` client insists on one; it never reads the
     environment for it here).
     """

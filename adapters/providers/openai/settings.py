@@ -25,11 +25,17 @@ class OpenAISettings(msgspec.Struct, frozen=True, kw_only=True):
     OpenAI-compatible servers speak).
     ``model``: the model used when neither the turn nor the agent names one.
     ``timeout_s``: read timeout of one upstream request; ``connect_timeout_s``: its connect timeout.
-    ``max_retries``: retries after the first attempt for 429, 5xx, connect errors and timeouts.
-    ``retry_base_delay_s``: first backoff delay (doubled per retry, jittered; ``Retry-After`` wins).
+    ``agent_engine``: what runs agent turns routed here first when the agent leaves it to the instance
+    (``engine = "auto"``): ``tool_loop`` (Switchboard's neutral loop, the fastest) or ``agents_sdk`` (the
+    OpenAI Agents SDK driven through this instance's native model).
     ``tracing``: export Agents SDK traces to OpenAI (off by default: nothing is exported unasked).
-    ``moderation_model``: model of ``/v1/moderations``; ``realtime_model``: default realtime model.
-    ``max_turns``: model calls allowed in one agent turn (tool loops, handoffs).
+    ``moderation_model``: model of ``/v1/moderations``; ``realtime_model``: default realtime model;
+    ``embedding_model``: model of ``/v1/embeddings`` when a client names only this instance.
+    ``stream_idle_timeout_s``: longest silence between two pieces of a streamed answer before the call
+    fails as ``stalled`` (a stream's wait for its response headers is bounded by ``timeout_s``); raise it
+    for reasoning models that think silently.
+    ``max_connections``: pooled HTTP connections to the upstream at most (calls beyond it wait, within
+    ``connect_timeout_s``, for a free one).
     """
 
     api_key: str | None = None
@@ -38,12 +44,13 @@ class OpenAISettings(msgspec.Struct, frozen=True, kw_only=True):
     model: str = "gpt-4.1-mini"
     timeout_s: float = 60.0
     connect_timeout_s: float = 5.0
-    max_retries: int = 2
-    retry_base_delay_s: float = 0.5
+    agent_engine: Literal["tool_loop", "agents_sdk"] = "tool_loop"
     tracing: bool = False
     moderation_model: str = "omni-moderation-latest"
+    embedding_model: str = "text-embedding-3-small"
     realtime_model: str = "gpt-4o-realtime-preview"
-    max_turns: int = 10
+    stream_idle_timeout_s: float = 60.0
+    max_connections: int = 100
 
 
 def env_name(instance: str, field: str) -> str:
@@ -89,13 +96,10 @@ def validate_settings(name: str, settings: OpenAISettings) -> list[str]:
     for field, value in (
         ("timeout_s", settings.timeout_s),
         ("connect_timeout_s", settings.connect_timeout_s),
+        ("stream_idle_timeout_s", settings.stream_idle_timeout_s),
     ):
         if value <= 0:
             problems.append(f"{env_name(name, field)} must be > 0")
-    if settings.max_retries < 0:
-        problems.append(f"{env_name(name, 'max_retries')} must be >= 0")
-    if settings.retry_base_delay_s < 0:
-        problems.append(f"{env_name(name, 'retry_base_delay_s')} must be >= 0")
-    if settings.max_turns < 1:
-        problems.append(f"{env_name(name, 'max_turns')} must be >= 1")
+    if settings.max_connections < 1:
+        problems.append(f"{env_name(name, 'max_connections')} must be >= 1")
     return problems

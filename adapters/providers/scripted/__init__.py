@@ -1,6 +1,6 @@
 """The ``scripted`` provider kind: offline, deterministic, the service's embedded default.
 
-Kept light: the runtime and realtime modules are imported when an instance is built.
+Kept light: the model and realtime modules are imported when an instance is built.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from litestar import Controller, delete, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from backend.http.auth import provide_principal, require
+from backend.http.auth import GUARDS, provide_principal, require
+from backend.http.openapi import problems
 from backend.http.svcs_plugin import Injected, port
 from contracts.auth import SCOPE_CHAT, SCOPE_READ, Principal
 from contracts.conversations import ConversationDetail, ConversationPage
@@ -17,15 +18,16 @@ from contracts.ports import SessionStore
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
-ConversationId = Annotated[str, PathParameter(max_length=64)]
+ConversationId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class ConversationController(Controller):
     path = "/v1/conversations"
     tags = ["conversations"]
+    guards = GUARDS
     dependencies = {"principal": provide_principal, "sessions": port(SessionStore)}
 
-    @get("/", summary="List conversations, most recently updated first")
+    @get("/", summary="List conversations, most recently updated first", responses=problems(403, 422))
     async def list_conversations(
         self,
         principal: NamedDependency[Principal],
@@ -36,7 +38,11 @@ class ConversationController(Controller):
         require(principal, SCOPE_READ)
         return await sessions.list(principal.tenant_id, limit=limit, cursor=cursor)
 
-    @get("/{conversation_id:str}", summary="A conversation with its items in order")
+    @get(
+        "/{conversation_id:str}",
+        summary="A conversation with its items in order",
+        responses=problems(403, 404),
+    )
     async def get_conversation(
         self,
         conversation_id: ConversationId,
@@ -50,7 +56,12 @@ class ConversationController(Controller):
         items = await sessions.load_items(principal.tenant_id, conversation_id)
         return ConversationDetail(conversation=info, items=items)
 
-    @delete("/{conversation_id:str}", summary="Delete a conversation and all its items", status_code=204)
+    @delete(
+        "/{conversation_id:str}",
+        summary="Delete a conversation and all its items",
+        status_code=204,
+        responses=problems(403, 404),
+    )
     async def delete_conversation(
         self,
         conversation_id: ConversationId,

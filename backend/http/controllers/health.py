@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from backend.http.svcs_plugin import container_of
+from backend.services.drain import Drain
 from contracts.base import Struct
 
 
@@ -26,13 +27,16 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get("/live", summary="Liveness")
+    @get("/live", summary="Liveness (stays 200 while the process drains)")
     async def live(self) -> Health:
         return Health(status="ok")
 
-    @get("/ready", summary="Readiness: database, Redis and providers answer")
+    @get("/ready", summary="Readiness: not draining, and the database and Redis answer")
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Health]:
-        pings = container_of(request).get_pings()
+        container = container_of(request)
+        if (await container.aget(Drain)).draining:  # SIGTERM: out of rotation at once
+            return Response(Health(status="draining"), status_code=503)
+        pings = container.get_pings()
 
         async def run(ping: Any) -> Check:
             try:

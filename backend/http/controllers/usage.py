@@ -9,7 +9,8 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from backend.http.auth import provide_principal, require
+from backend.http.auth import GUARDS, provide_principal, require
+from backend.http.openapi import problems
 from backend.http.svcs_plugin import Injected, port
 from backend.services.usage_summary import UsageSummary, summarise
 from contracts.auth import SCOPE_READ, Principal
@@ -21,6 +22,8 @@ Days = Annotated[int, QueryParameter(ge=1, le=90, description="how many days bac
 @get(
     "/v1/usage",
     tags=["usage"],
+    guards=GUARDS,
+    responses=problems(403),
     summary="Usage of the caller's tenant by day, provider and model",
     dependencies={"principal": provide_principal, "usage": port(UsageRecorder)},
 )

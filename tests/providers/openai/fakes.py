@@ -78,14 +78,13 @@ class FakeCatalog:
         return list(AGENTS.values())
 
 
-def turn(text: str, *, agent: str = "assistant", model: str | None = None, history: tuple = ()) -> AgentTurn:
+def turn(text: str, *, agent: str = "assistant", history: tuple = ()) -> AgentTurn:
     """A turn of ``agent`` for tenant ``t1`` in conversation ``c1``."""
     return AgentTurn(
         agent=AGENTS[agent],
         history=history,
         input=text,
         context=ToolContext(tenant_id="t1", conversation_id="c1"),
-        model=model,
     )
 
 

@@ -52,7 +52,14 @@ def test_descriptor_declares_every_capability(instance: ProviderInstance) -> Non
     assert (descriptor.name, descriptor.kind, descriptor.offline) == ("openai", "openai", False)
     assert descriptor.default_model == "gpt-4.1-mini"
     assert descriptor.capabilities == ProviderCapabilities(
-        streaming=True, tools=True, handoffs=True, structured_output=True, realtime=True, moderation=True
+        streaming=True,
+        tools=True,
+        handoffs=True,
+        structured_output=True,
+        realtime=True,
+        moderation=True,
+        images=True,
+        embeddings=True,
     )
     assert instance.realtime is not None
 
@@ -60,8 +67,9 @@ def test_descriptor_declares_every_capability(instance: ProviderInstance) -> Non
 def test_kind_reads_openai_env_defaults() -> None:
     assert KIND.name == "openai"
     assert KIND.env_defaults == {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}
-    settings = KIND.settings_from({"api_mode": "chat_completions", "max_retries": "3", "tracing": "false"})
-    assert (settings.api_mode, settings.max_retries, settings.tracing) == ("chat_completions", 3, False)
+    settings = KIND.settings_from({"api_mode": "chat_completions", "timeout_s": "3", "tracing": "false"})
+    assert (settings.api_mode, settings.timeout_s, settings.tracing) == ("chat_completions", 3.0, False)
+    assert settings.agent_engine == "tool_loop"
     assert settings.base_url == "https://api.openai.com/v1"
 
 
@@ -101,10 +109,27 @@ def test_bad_base_url_and_api_mode_are_reported() -> None:
 
 
 def test_numbers_out_of_range_are_reported() -> None:
-    bad = OpenAISettings(api_key=API_KEY, timeout_s=0, max_retries=-1, max_turns=0)
+    bad = OpenAISettings(api_key=API_KEY, timeout_s=0, connect_timeout_s=-1, max_connections=0)
     problems = " ".join(KIND.validate("openai", bad))
-    for variable in ("TIMEOUT_S", "MAX_RETRIES", "MAX_TURNS"):
+    for variable in ("TIMEOUT_S", "CONNECT_TIMEOUT_S", "MAX_CONNECTIONS"):
         assert f"SWITCHBOARD_PROVIDER_OPENAI_{variable}" in problems
+
+
+def test_removed_settings_name_their_replacement() -> None:
+    from backend.settings import load_settings
+    from backend.wiring.providers import provider_problems
+
+    settings = load_settings(
+        {
+            "SWITCHBOARD_PROVIDERS": "openai",
+            "OPENAI_API_KEY": API_KEY,
+            "SWITCHBOARD_PROVIDER_OPENAI_MAX_RETRIES": "3",
+        },
+        dotenv=None,
+    )
+    [problem] = provider_problems(settings.providers)
+    assert problem.startswith("SWITCHBOARD_PROVIDER_OPENAI_MAX_RETRIES is no longer read")
+    assert "SWITCHBOARD_ROUTING_RETRIES" in problem
 
 
 def test_importing_the_kind_does_not_import_the_sdks() -> None:

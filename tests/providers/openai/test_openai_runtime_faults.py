@@ -1,178 +1,185 @@
-"""Structured output, usage, retries, upstream faults and cancellation, in both API modes."""
+"""The ``agents_sdk`` engine when things go wrong: model errors pass through as raised, SDK failures
+become fixed-phrase errors, unsupported asks are refused, and closing a stream closes the model's."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 
-import msgspec
 import pytest
 
-from adapters.providers.openai import KIND
-from contracts.errors import ProviderUnavailable
-from contracts.events import RunFinished, TextDelta, UsageReported
+from adapters.providers.openai.agents.model import SwitchboardModel
+from adapters.providers.openai.agents.runtime import AgentsSdkRuntime
+from contracts.errors import ProviderRejected, ProviderUnavailable
+from contracts.events import RunFinished, RuntimeEvent, TextDelta
+from contracts.models import Attempt, ModelEvent, ModelRequest, ModelResponse, ModelTextDelta
 from contracts.ports import AgentTurn
-from contracts.providers import BuildContext, ProviderInstance
-from contracts.usage import Usage
-from ops.mock_upstream import MockConfig, MockUpstream, running_mock
-from tests.providers.openai.fakes import AGENTS, API_KEY, FakeCatalog, FakeToolRegistry, settings_for, turn
+from tests.providers.openai.fakes import FakeCatalog, FakeToolRegistry, turn
+from tests.support.fake_models import FakeLanguageModel
+
+EARLIER = Attempt(provider="openai-eu", model="gpt-x", failure="overloaded", detail="HTTP 529")
+LATER = Attempt(provider="openai-us", model="gpt-x", failure="rate_limited", detail="HTTP 429", status=429)
 
 
-async def drain(instance: ProviderInstance, agent_turn: AgentTurn, deltas: list[str] | None = None) -> None:
-    """Consume a stream to its end, keeping its text deltas in ``deltas``."""
-    async for event in instance.runtime.stream(agent_turn):
+def rate_limited() -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "fake-route",
+        "all deployments failed",
+        retryable=True,
+        failure="rate_limited",
+        retry_after=2.0,
+        attempts=(LATER,),
+    )
+
+
+def too_long() -> ProviderRejected:
+    return ProviderRejected(
+        "fake-route", "the context is too long", retryable=False, failure="context_too_long"
+    )
+
+
+async def drain(stream: AsyncGenerator[RuntimeEvent, None], deltas: list[str] | None = None) -> None:
+    async for event in stream:
         if isinstance(event, TextDelta) and deltas is not None:
             deltas.append(event.delta)
 
 
-def expected_usage(input_words: int, output_words: int) -> Usage:
-    """What the mock reports (ops/mock_upstream/logic.py)."""
-    return Usage(
-        input_tokens=input_words,
-        output_tokens=output_words,
-        total_tokens=input_words + output_words,
-        cached_tokens=input_words // 4,
-        reasoning_tokens=output_words // 2,
-    )
-
-
-async def test_structured_output_is_json_text_matching_the_schema(
-    instance: ProviderInstance, mock: MockUpstream, api_mode: str
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+@pytest.mark.parametrize("make_error", [rate_limited, too_long], ids=["unavailable", "rejected"])
+async def test_a_model_error_passes_through_as_raised(
+    engine: AgentsSdkRuntime, streamed: bool, make_error: Callable[[], ProviderUnavailable]
 ) -> None:
-    result = await instance.runtime.run(turn("Paris has many bridges", agent="extractor"))
-    assert msgspec.json.decode(result.output) == {"city": "mock city", "count": 4}
-    body = mock.requests[0].body
-    if api_mode == "responses":
-        assert body["text"]["format"]["type"] == "json_schema"
-        assert body["text"]["format"]["schema"]["required"] == ["city", "count"]
-    else:
-        assert body["response_format"]["type"] == "json_schema"
-
-
-async def test_usage_equals_what_the_mock_reported(instance: ProviderInstance, api_mode: str) -> None:
-    instructions = len(AGENTS["assistant"].instructions.split())
-    expected = expected_usage(instructions + 2, 5)
-    result = await instance.runtime.run(turn("hello world"))
-    assert result.usage == expected
-    events = [e async for e in instance.runtime.stream(turn("hello world"))]
-    reported = [e.usage for e in events if isinstance(e, UsageReported)]
-    assert reported == [expected]
-    assert isinstance(events[-1], RunFinished)
-    assert events[-1].usage == expected
-
-
-async def test_usage_of_a_tool_turn_adds_both_model_calls(instance: ProviderInstance) -> None:
-    result = await instance.runtime.run(turn('use lookup {"query": "x"}'))
-    assert result.usage.input_tokens > 0
-    assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens
-
-
-async def test_429_once_is_retried_after_retry_after(instance: ProviderInstance, mock: MockUpstream) -> None:
-    started = time.monotonic()
-    result = await instance.runtime.run(turn("hello", model="fault-429-once"))
-    assert result.output == "Mock answer to: hello"
-    assert [r.status for r in mock.requests] == [429, 200]
-    assert time.monotonic() - started >= 0.9  # the mock's Retry-After: 1
-
-
-async def test_streamed_429_once_is_retried_before_any_output(
-    instance: ProviderInstance, mock: MockUpstream
-) -> None:
-    events = [e async for e in instance.runtime.stream(turn("hello", model="fault-429-once"))]
-    assert "".join(e.delta for e in events if isinstance(e, TextDelta)) == "Mock answer to: hello"
-    assert len(mock.requests) == 2
-
-
-@pytest.mark.parametrize("streamed", [False, True])
-async def test_500_gives_retryable_provider_unavailable_after_the_budget(
-    instance: ProviderInstance, mock: MockUpstream, streamed: bool
-) -> None:
-    attempt = (
-        drain(instance, turn("hello", model="fault-500"))
-        if streamed
-        else instance.runtime.run(turn("hello", model="fault-500"))
-    )
+    error = make_error()
+    model = FakeLanguageModel(error=error)
+    attempt = drain(engine.stream(turn("hello"), model)) if streamed else engine.run(turn("hello"), model)
     with pytest.raises(ProviderUnavailable) as caught:
         await attempt
-    error = caught.value
-    assert (error.retryable, error.upstream_status, error.provider) == (True, 500, "openai")
-    assert API_KEY not in str(error) and API_KEY not in error.detail
-    assert len(mock.requests) == 3  # first attempt + max_retries=2
+    assert caught.value is error
+    assert type(caught.value) is type(error)
+    assert caught.value.failure == error.failure
 
 
-async def test_drop_mid_stream_raises_after_some_deltas_without_retry(
-    instance: ProviderInstance, mock: MockUpstream
+async def test_a_stream_failing_after_output_raises_after_the_deltas_it_gave(
+    engine: AgentsSdkRuntime,
 ) -> None:
+    error = rate_limited()
+    model = FakeLanguageModel(error=error, fail_after_deltas=2)
     deltas: list[str] = []
     with pytest.raises(ProviderUnavailable) as caught:
-        await drain(instance, turn("tell me a long story please", model="fault-drop"), deltas)
+        await drain(engine.stream(turn("tell me a long story"), model), deltas)
+    assert caught.value is error
     assert deltas == ["Mock ", "answer "]
-    assert caught.value.retryable
-    assert len(mock.requests) == 1
+    assert (model.streams_opened, model.streams_closed_early) == (1, 1)
 
 
-async def test_malformed_stream_chunk_is_a_provider_error(
-    instance: ProviderInstance, mock: MockUpstream
+async def test_a_later_model_call_failing_lists_every_failed_attempt_of_the_turn(
+    engine: AgentsSdkRuntime,
 ) -> None:
-    with pytest.raises(ProviderUnavailable):
-        await drain(instance, turn("hello there you", model="fault-malformed"))
-    assert len(mock.requests) == 1
+    error = rate_limited()
+    model = FakeLanguageModel(attempts=(EARLIER,), error=error, fail_on_call=2)
+    with pytest.raises(ProviderUnavailable) as caught:
+        await engine.run(turn('use lookup {"query": "x"}'), model)
+    assert caught.value is error
+    assert caught.value.attempts == (EARLIER, LATER)
 
 
-async def test_timeout_is_retryable_and_names_no_status(mock: MockUpstream, api_mode: str) -> None:
-    settings = settings_for(mock, api_mode, timeout_s=0.3, max_retries=0)
-    built = KIND.build(BuildContext(name="local", tools=FakeToolRegistry(), catalog=FakeCatalog()), settings)
-    try:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await built.runtime.run(turn("hello", model="fault-timeout"))
-    finally:
-        assert built.aclose is not None
-        await built.aclose()
-    assert caught.value.retryable and caught.value.upstream_status is None
-    assert "timed out" in caught.value.detail
+async def test_exceeding_the_step_limit_is_a_non_retryable_provider_error() -> None:
+    engine = AgentsSdkRuntime(FakeCatalog(), FakeToolRegistry(), max_turns=1)
+    with pytest.raises(ProviderUnavailable) as caught:
+        await engine.run(turn('use lookup {"query": "secret"}'), FakeLanguageModel())
+    assert not caught.value.retryable
+    assert (
+        caught.value.detail
+        == "provider 'fake-route': the agent exceeded its step limit without a final answer"
+    )
+    assert "secret" not in str(caught.value)
 
 
-@pytest.fixture
-async def slow_instance(api_mode: str) -> AsyncIterator[tuple[ProviderInstance, MockUpstream]]:
-    async with running_mock(config=MockConfig(token_delay_ms=100)) as slow:
-        settings = settings_for(slow, api_mode)
-        built = KIND.build(
-            BuildContext(name="openai", tools=FakeToolRegistry(), catalog=FakeCatalog()), settings
+class NotJson(FakeLanguageModel):
+    """Answers plain text even when JSON is asked for."""
+
+    def answer(self, request: ModelRequest) -> ModelResponse:
+        return ModelResponse(text="secret words, not json", provider=self.provider, model=self.model)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "stream"])
+async def test_unusable_structured_output_is_a_malformed_provider_error(
+    engine: AgentsSdkRuntime, streamed: bool
+) -> None:
+    extractor = turn("Paris", agent="extractor")
+    attempt = drain(engine.stream(extractor, NotJson())) if streamed else engine.run(extractor, NotJson())
+    with pytest.raises(ProviderUnavailable) as caught:
+        await attempt
+    assert (caught.value.failure, caught.value.retryable) == ("malformed", False)
+    assert "secret" not in str(caught.value)
+
+
+class NoDone(FakeLanguageModel):
+    """A broken stream: text, then the end, without ``ModelDone``."""
+
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        self.requests.append(request)
+        yield ModelTextDelta(delta="partial")
+
+
+async def test_a_model_stream_without_a_final_response_is_a_dropped_stream(engine: AgentsSdkRuntime) -> None:
+    with pytest.raises(ProviderUnavailable) as caught:
+        await drain(engine.stream(turn("hi"), NoDone()))
+    assert caught.value.failure == "dropped"
+
+
+async def test_hosted_tools_are_refused_not_dropped() -> None:
+    from agents import ModelSettings, ModelTracing, WebSearchTool
+
+    model = SwitchboardModel(FakeLanguageModel())
+    with pytest.raises(ProviderRejected) as caught:
+        await model.get_response(
+            "be brief",
+            "hi",
+            ModelSettings(),
+            [WebSearchTool()],
+            None,
+            [],
+            ModelTracing.DISABLED,
+            previous_response_id=None,
+            conversation_id=None,
+            prompt=None,
         )
-        yield built, slow
-        assert built.aclose is not None
-        await built.aclose()
+    assert (caught.value.failure, caught.value.retryable) == ("unsupported", False)
+    assert "WebSearchTool" in caught.value.detail
+    assert model.language_model.requests == []  # type: ignore[attr-defined]
 
 
-async def wait_closed_early(mock: MockUpstream) -> None:
-    for _ in range(100):
-        if mock.requests and mock.requests[-1].closed_early:
+async def wait_closed_early(model: FakeLanguageModel) -> None:
+    for _ in range(200):
+        if model.streams_closed_early:
             return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"upstream request not closed early: {mock.requests}")
+        await asyncio.sleep(0.01)
+    raise AssertionError("the model stream was not closed")
 
 
-async def test_closing_the_stream_closes_the_upstream_request(
-    slow_instance: tuple[ProviderInstance, MockUpstream],
-) -> None:
-    instance, slow = slow_instance
-    stream = instance.runtime.stream(turn("one two three four five six seven eight nine ten"))
+def slow_turn() -> AgentTurn:
+    return turn("one two three four five six seven eight nine ten")
+
+
+async def test_closing_the_stream_closes_the_model_stream(engine: AgentsSdkRuntime) -> None:
+    model = FakeLanguageModel(delta_delay_s=0.05)
+    stream = engine.stream(slow_turn(), model)
     first = await anext(stream)
     assert isinstance(first, TextDelta)
-    await stream.aclose()  # type: ignore[attr-defined]
-    await wait_closed_early(slow)
-    assert not slow.requests[-1].completed
+    await stream.aclose()
+    await wait_closed_early(model)
+    assert model.streams_closed == 1
 
 
-async def test_cancelling_the_consumer_closes_the_upstream_request(
-    slow_instance: tuple[ProviderInstance, MockUpstream],
-) -> None:
-    instance, slow = slow_instance
+async def test_cancelling_the_consumer_closes_the_model_stream(engine: AgentsSdkRuntime) -> None:
+    model = FakeLanguageModel(delta_delay_s=0.05)
     got_first = asyncio.Event()
+    seen: list[RuntimeEvent] = []
 
     async def consume() -> None:
-        async for _ in instance.runtime.stream(turn("one two three four five six seven eight nine ten")):
+        async for event in engine.stream(slow_turn(), model):
+            seen.append(event)
             got_first.set()
 
     task = asyncio.create_task(consume())
@@ -180,4 +187,5 @@ async def test_cancelling_the_consumer_closes_the_upstream_request(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_closed_early(slow)
+    await wait_closed_early(model)
+    assert not [e for e in seen if isinstance(e, RunFinished)]

@@ -13,17 +13,15 @@ from adapters.persistence.memory_policies import MemoryPolicyStore
 from adapters.persistence.memory_sessions import MemorySessionStore
 from adapters.persistence.memory_usage import MemoryUsageRecorder
 from backend.services.chat import ChatService
-from backend.wiring.providers import Directory
 from contracts.accounting import UsageRecord
 from contracts.auth import Principal
 from contracts.chat import ChatRequest
-from contracts.conversations import AssistantMessage
+from contracts.conversations import AssistantMessage, UserMessage
 from contracts.errors import GuardrailBlocked, InvalidRequest, ProviderUnavailable
 from contracts.events import Completed, Failed, RunStarted
 from contracts.guardrails import BlockedTermsRule, GuardrailPolicy, PiiRule
-from contracts.providers import ProviderInstance
 from tests.support.app import REPO
-from tests.support.fakes import FakeRuntime
+from tests.support.fakes import FakeModel, fake_directory
 
 PRINCIPAL = Principal(key_id="k1", tenant_id="t1", scopes=frozenset({"chat"}))
 
@@ -33,14 +31,14 @@ async def recorded(usage: MemoryUsageRecorder) -> list[UsageRecord]:
 
 
 def make_service(
-    runtime: FakeRuntime, *policies: GuardrailPolicy, checker: RuleEngineChecker | None = None
+    runtime: FakeModel, *policies: GuardrailPolicy, checker: RuleEngineChecker | None = None
 ) -> tuple[ChatService, MemorySessionStore, MemoryUsageRecorder]:
     sessions = MemorySessionStore()
     usage = MemoryUsageRecorder()
     catalog = TomlAgentCatalog.load(
         str(REPO / "config/agents.toml"), known_tools={"current_time", "calculator", "search_conversations"}
     )
-    directory = Directory({"fake": ProviderInstance(descriptor=runtime.descriptor, runtime=runtime)}, "fake")
+    directory = fake_directory(runtime)
     service = ChatService(
         catalog=catalog,
         providers=directory,
@@ -53,7 +51,7 @@ def make_service(
 
 
 async def test_a_turn_is_stored_whole_and_usage_recorded() -> None:
-    service, sessions, usage = make_service(FakeRuntime())
+    service, sessions, usage = make_service(FakeModel())
     result = await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     items = await sessions.load_items("t1", "c1")
     assert [type(i).__name__ for i in items] == ["UserMessage", "AssistantMessage"]
@@ -64,7 +62,7 @@ async def test_a_turn_is_stored_whole_and_usage_recorded() -> None:
 
 
 async def test_input_block_never_reaches_the_provider() -> None:
-    runtime = FakeRuntime()
+    runtime = FakeModel()
     policy = GuardrailPolicy(name="default", rules=(BlockedTermsRule(terms=("secret",)),))
     service, sessions, _ = make_service(runtime, policy)
     with pytest.raises(GuardrailBlocked) as raised:
@@ -75,17 +73,17 @@ async def test_input_block_never_reaches_the_provider() -> None:
 
 
 async def test_input_redaction_is_what_the_provider_and_the_store_see() -> None:
-    runtime = FakeRuntime()
+    runtime = FakeModel()
     policy = GuardrailPolicy(name="default", rules=(PiiRule(kinds=("email",), action="redact"),))
     service, sessions, _ = make_service(runtime, policy)
     await service.chat(PRINCIPAL, ChatRequest(message="mail me at ann@example.com", conversation_id="c1"))
-    assert "ann@example.com" not in runtime.calls[0].input
+    assert "ann@example.com" not in runtime.user_texts(0)[-1]
     stored = await sessions.load_items("t1", "c1")
     assert "ann@example.com" not in stored[0].text  # type: ignore[union-attr]
 
 
 async def test_output_block_stores_the_turn_as_blocked_without_the_answer_and_records_the_spend() -> None:
-    runtime = FakeRuntime(tokens=["the", " fake", " answer"])
+    runtime = FakeModel(tokens=["the", " fake", " answer"])
     policy = GuardrailPolicy(
         name="default", rules=(BlockedTermsRule(terms=("answer",), applies_to="output"),)
     )
@@ -101,22 +99,24 @@ async def test_output_block_stores_the_turn_as_blocked_without_the_answer_and_re
 
 
 async def test_unknown_provider_names_the_field() -> None:
-    service, _, _ = make_service(FakeRuntime())
+    service, _, _ = make_service(FakeModel())
     with pytest.raises(InvalidRequest) as raised:
         await service.chat(PRINCIPAL, ChatRequest(message="hi", provider="openai"))
     assert raised.value.field == "provider"
 
 
-async def test_provider_failure_propagates_and_stores_nothing() -> None:
-    service, sessions, usage = make_service(FakeRuntime(fail_after=0))
+async def test_provider_failure_propagates_and_stores_a_failed_turn_as_a_stream_does() -> None:
+    service, sessions, usage = make_service(FakeModel(fail_after=0))
     with pytest.raises(ProviderUnavailable):
         await service.chat(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
-    assert await sessions.get("t1", "c1") is None
+    user, answer = await sessions.load_items("t1", "c1")
+    assert isinstance(user, UserMessage) and user.text == "hi"
+    assert isinstance(answer, AssistantMessage) and (answer.status, answer.text) == ("failed", "")
     assert [r.status for r in (await recorded(usage))] == ["failed"]
 
 
 async def test_stream_stores_before_completing_and_marks_failures() -> None:
-    service, sessions, _ = make_service(FakeRuntime(fail_after=1))
+    service, sessions, _ = make_service(FakeModel(fail_after=1))
     prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     events = [e async for e in service.stream(prepared)]
     assert isinstance(events[0], RunStarted)
@@ -124,7 +124,7 @@ async def test_stream_stores_before_completing_and_marks_failures() -> None:
     stored = await sessions.load_items("t1", "c1")
     assert isinstance(stored[-1], AssistantMessage) and stored[-1].status == "failed"
 
-    service, sessions, _ = make_service(FakeRuntime())
+    service, sessions, _ = make_service(FakeModel())
     prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c2"))
     stream = service.stream(prepared)
     async for event in stream:
@@ -134,7 +134,7 @@ async def test_stream_stores_before_completing_and_marks_failures() -> None:
 
 
 async def test_closing_a_stream_midway_stores_a_cancelled_turn() -> None:
-    runtime = FakeRuntime(tokens=["a ", "b ", "c ", "d "])
+    runtime = FakeModel(tokens=["a ", "b ", "c ", "d "])
     service, sessions, _ = make_service(runtime)
     prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     stream = service.stream(prepared)
@@ -149,7 +149,7 @@ async def test_closing_a_stream_midway_stores_a_cancelled_turn() -> None:
 
 
 async def test_an_adapter_bug_mid_stream_ends_with_an_internal_error_and_a_stored_failed_turn() -> None:
-    service, sessions, _ = make_service(FakeRuntime(crash_after=2))
+    service, sessions, _ = make_service(FakeModel(crash_after=2))
     prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
     events = [e async for e in service.stream(prepared)]
     assert isinstance(events[-1], Failed)
@@ -176,7 +176,7 @@ class SlowOutputChecker(RuleEngineChecker):
 
 async def test_a_stream_cancelled_during_the_output_check_stores_a_cancelled_turn() -> None:
     checker = SlowOutputChecker()
-    service, sessions, _ = make_service(FakeRuntime(), checker=checker)
+    service, sessions, _ = make_service(FakeModel(), checker=checker)
     prepared = await service.prepare(PRINCIPAL, ChatRequest(message="hi", conversation_id="c1"))
 
     async def consume() -> None:

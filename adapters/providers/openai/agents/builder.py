@@ -1,96 +1,97 @@
-"""Builds (and caches) SDK ``Agent``s from neutral ``AgentDescriptor``s of the catalog."""
+"""Builds (and caches) SDK agent graphs from the catalog's neutral ``AgentDescriptor``s.
+
+A graph is an agent plus every agent reachable by handoffs, with its tools (``FunctionTool``s over the
+``ToolRegistryPort``), its handoffs (``Handoff`` objects built once, so the model sees the same objects
+on every call and its conversions stay cached) and its output schema. Agents carry no real model
+(``NO_MODEL``): each run passes its own ``SwitchboardModel`` in the ``RunConfig``, so one graph runs over
+any route.
+"""
 
 from __future__ import annotations
 
-from agents import Agent, Model, ModelSettings, OpenAIChatCompletionsModel, OpenAIResponsesModel
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
 
-from adapters.providers.openai.agents.model import RetryingModel
+from agents import Agent, Model, handoff
+
 from adapters.providers.openai.agents.output_schema import JsonSchemaOutput
-from adapters.providers.openai.agents.tools import TurnContext, function_tool
-from adapters.providers.openai.client import ClientHolder
-from adapters.providers.openai.retry import RetryPolicy
-from adapters.providers.openai.settings import OpenAISettings
+from adapters.providers.openai.agents.tools import function_tool
+from adapters.providers.openai.agents.turn_state import TurnState
 from contracts.agents import AgentDescriptor
 from contracts.ports import AgentCatalog, ToolRegistryPort
 
-SdkAgent = Agent[TurnContext]
+SdkAgent = Agent[TurnState]
 
 
-class AgentBuilder:
-    """Turns catalog agents into SDK agents wired to this instance's client, tools and retries.
+class _NoModel(Model):
+    """The model of a built agent: none. A run without ``RunConfig(model=...)`` fails here instead of
+    reaching OpenAI with the SDK's default model. (Being a ``Model`` object also spares the SDK from
+    deep-copying its default model settings on every model call, as it does for an agent without one.)"""
 
-    An agent graph (the agent plus every agent reachable by handoffs) is built once per
-    ``(agent key, model override)`` and reused by later turns.
-    """
+    def _fail(self) -> NoReturn:
+        raise RuntimeError(
+            "SDK agents built by AgentGraphs run only with RunConfig(model=SwitchboardModel(...))"
+        )
 
-    def __init__(
-        self,
-        settings: OpenAISettings,
-        clients: ClientHolder,
-        catalog: AgentCatalog,
-        tools: ToolRegistryPort,
-    ) -> None:
-        self._settings = settings
-        self._clients = clients
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        self._fail()
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        self._fail()
+
+
+NO_MODEL = _NoModel()
+
+
+class AgentGraphs:
+    """SDK agent graphs by root agent key, built on first use."""
+
+    def __init__(self, catalog: AgentCatalog, tools: ToolRegistryPort) -> None:
         self._catalog = catalog
         self._tools = tools
-        self._policy = RetryPolicy(settings.max_retries, settings.retry_base_delay_s)
-        self._cache: dict[tuple[str, str | None], SdkAgent] = {}
+        self._cache: dict[str, tuple[AgentDescriptor, SdkAgent]] = {}
 
-    def model_name(self, descriptor: AgentDescriptor, override: str | None) -> str:
-        """The model an agent uses: the turn's override, else the agent's, else the instance default."""
-        return override or descriptor.model or self._settings.model
-
-    def model(self, name: str) -> Model:
-        """An SDK model of the configured API mode on the shared client, with our retries."""
-        client = self._clients.get()
-        inner: Model
-        if self._settings.api_mode == "chat_completions":
-            inner = OpenAIChatCompletionsModel(model=name, openai_client=client)
-        else:
-            inner = OpenAIResponsesModel(model=name, openai_client=client)
-        return RetryingModel(inner, self._policy, name)
-
-    def agent(self, descriptor: AgentDescriptor, override: str | None = None) -> SdkAgent:
-        """The SDK agent for ``descriptor`` (from the cache when built before)."""
-        key = (descriptor.key, override)
-        if key not in self._cache:
-            self._cache[key] = self._build_graph(descriptor, override)
-        return self._cache[key]
+    def agent(self, descriptor: AgentDescriptor) -> SdkAgent:
+        """The SDK agent for ``descriptor`` (rebuilt if the descriptor under that key changed)."""
+        cached = self._cache.get(descriptor.key)
+        if cached is not None and (cached[0] is descriptor or cached[0] == descriptor):
+            return cached[1]
+        built = self._build_graph(descriptor)
+        self._cache[descriptor.key] = (descriptor, built)
+        return built
 
     def clear(self) -> None:
-        """Forget every built agent (their models hold the client being closed)."""
         self._cache.clear()
 
-    def _build_graph(self, root: AgentDescriptor, override: str | None) -> SdkAgent:
+    def _build_graph(self, root: AgentDescriptor) -> SdkAgent:
+        descriptors = {root.key: root}
         built: dict[str, SdkAgent] = {}
         pending = [root]
         while pending:
             descriptor = pending.pop()
             if descriptor.key in built:
                 continue
-            built[descriptor.key] = self._build_one(descriptor, override)
-            pending.extend(self._catalog.get(k) for k in descriptor.handoffs if k not in built)
+            built[descriptor.key] = self._build_one(descriptor)
+            for key in descriptor.handoffs:
+                if key not in descriptors:
+                    descriptors[key] = self._catalog.get(key)
+                    pending.append(descriptors[key])
         for key, agent in built.items():
-            handoffs = self._catalog.get(key).handoffs if key != root.key else root.handoffs
-            agent.handoffs = [built[k] for k in handoffs]
+            agent.handoffs = [handoff(built[target]) for target in descriptors[key].handoffs]
         return built[root.key]
 
-    def _build_one(self, descriptor: AgentDescriptor, override: str | None) -> SdkAgent:
+    def _build_one(self, descriptor: AgentDescriptor) -> SdkAgent:
         specs = self._tools.specs(list(descriptor.tools)) if descriptor.tools else []
         output = (
             JsonSchemaOutput(f"{descriptor.key.replace('-', '_')}_output", descriptor.output_schema)
             if descriptor.output_schema is not None
             else None
         )
-        chat = self._settings.api_mode == "chat_completions"
-        model_settings = ModelSettings(include_usage=True) if chat else ModelSettings()
-        return Agent[TurnContext](
+        return Agent[TurnState](
             name=descriptor.key,
             handoff_description=descriptor.description or None,
             instructions=descriptor.instructions,
             tools=[function_tool(spec, self._tools) for spec in specs],
-            model=self.model(self.model_name(descriptor, override)),
-            model_settings=model_settings,
             output_type=output,
+            model=NO_MODEL,
         )

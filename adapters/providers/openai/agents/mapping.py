@@ -1,4 +1,4 @@
-"""Pure translations between the Agents SDK and neutral contracts (no HTTP, no SDK imports).
+"""Translations between the SDK's run (input items, run items, stream events) and neutral contracts.
 
 SDK objects are read by attribute and ``type``/``name`` strings only, so these functions work on the
 SDK's classes and on plain stand-ins alike (unit tests use the latter).
@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.providers.openai.agents.input_items import decode_arguments
 from contracts.conversations import (
     AssistantMessage,
     ConversationItem,
@@ -20,7 +21,6 @@ from contracts.conversations import (
 )
 from contracts.events import AgentHandoff, TextDelta, ToolCalled, ToolOutput
 from contracts.tools import ToolCall, ToolResult
-from contracts.usage import Usage
 
 TEXT_DELTA_TYPES = frozenset({"response.output_text.delta"})
 StepEvent = ToolCalled | ToolOutput | AgentHandoff
@@ -33,41 +33,12 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
-def usage_from_sdk(usage: Any) -> Usage:
-    """The SDK's ``Usage`` (``context_wrapper.usage``) as a neutral ``Usage``."""
-    if usage is None:
-        return Usage()
-    cached = field(field(usage, "input_tokens_details"), "cached_tokens", 0) or 0
-    reasoning = field(field(usage, "output_tokens_details"), "reasoning_tokens", 0) or 0
-    input_tokens = field(usage, "input_tokens", 0) or 0
-    output_tokens = field(usage, "output_tokens", 0) or 0
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=field(usage, "total_tokens", 0) or input_tokens + output_tokens,
-        cached_tokens=cached,
-        reasoning_tokens=reasoning,
-    )
-
-
-def decode_arguments(arguments: Any) -> dict[str, Any]:
-    """A tool call's JSON arguments as a dict (``{}`` when absent; ``{"_raw": text}`` when not JSON)."""
-    if isinstance(arguments, dict):
-        return arguments
-    if not arguments:
-        return {}
-    try:
-        value = msgspec.json.decode(arguments)
-    except msgspec.DecodeError:
-        return {"_raw": str(arguments)}
-    return value if isinstance(value, dict) else {"_value": value}
-
-
 def history_to_input(history: Sequence[ConversationItem], user_input: str) -> list[dict[str, Any]]:
     """Neutral history plus the new user text as Responses-API input items (oldest first).
 
     Tool calls and results are kept only in complete pairs (an upstream rejects a call without its
-    output); empty assistant messages (a turn that failed before any text) are dropped.
+    output), with their call ids; empty assistant messages (a turn that failed before any text) are
+    dropped.
     """
     calls = {i.call_id for i in history if isinstance(i, ToolCallItem)}
     results = {i.call_id for i in history if isinstance(i, ToolResultItem)}
@@ -90,6 +61,17 @@ def history_to_input(history: Sequence[ConversationItem], user_input: str) -> li
     return items
 
 
+def history_results(history: Iterable[ConversationItem]) -> dict[str, ToolResult]:
+    """The stored tool results by call id (their names and error flags, which input items lack)."""
+    return {
+        item.call_id: ToolResult(
+            call_id=item.call_id, name=item.name, output=item.output, is_error=item.is_error
+        )
+        for item in history
+        if isinstance(item, ToolResultItem)
+    }
+
+
 def tool_call_of(item: Any) -> ToolCall | None:
     """The neutral call of an SDK ``ToolCallItem`` (None for a non-function tool)."""
     raw = field(item, "raw_item")
@@ -102,15 +84,6 @@ def tool_call_of(item: Any) -> ToolCall | None:
     )
 
 
-def tool_result_of(item: Any, results: Mapping[str, ToolResult]) -> ToolResult:
-    """The neutral result of an SDK ``ToolCallOutputItem``: the registry's own result when recorded."""
-    raw = field(item, "raw_item")
-    call_id = str(field(raw, "call_id", ""))
-    if call_id in results:
-        return results[call_id]
-    return ToolResult(call_id=call_id, name="", output=str(field(item, "output", "")), is_error=False)
-
-
 def handoff_of(item: Any) -> AgentHandoff:
     """The neutral handoff of an SDK ``HandoffOutputItem``."""
     return AgentHandoff(
@@ -119,35 +92,57 @@ def handoff_of(item: Any) -> AgentHandoff:
     )
 
 
-def step_of(item: Any, results: Mapping[str, ToolResult]) -> StepEvent | None:
-    """A run item (``tool_call_item``, ``tool_call_output_item``, ``handoff_output_item``) as a step."""
-    kind = field(item, "type")
-    if kind == "tool_call_item":
-        call = tool_call_of(item)
-        return ToolCalled(call=call) if call is not None else None
-    if kind == "tool_call_output_item":
-        return ToolOutput(result=tool_result_of(item, results))
-    if kind == "handoff_output_item":
-        return handoff_of(item)
-    return None
+class StepMapper:
+    """Run items and stream events of one run as neutral steps. Tool results are the registry's own
+    (recorded in ``results``); an output the registry did not produce keeps the name of its call."""
 
+    def __init__(self, results: Mapping[str, ToolResult]) -> None:
+        self._results = results
+        self._names: dict[str, str] = {}
 
-def steps_of(items: Iterable[Any], results: Mapping[str, ToolResult]) -> tuple[StepEvent, ...]:
-    """The steps of a finished run's ``new_items``, in order."""
-    return tuple(step for step in (step_of(i, results) for i in items) if step is not None)
+    def tool_result(self, item: Any) -> ToolResult:
+        """The neutral result of an SDK ``ToolCallOutputItem``."""
+        raw = field(item, "raw_item")
+        call_id = str(field(raw, "call_id", ""))
+        recorded = self._results.get(call_id)
+        if recorded is not None:
+            return recorded
+        output = field(item, "output", "")
+        text = output if isinstance(output, str) else msgspec.json.encode(output).decode()
+        return ToolResult(call_id=call_id, name=self._names.get(call_id, ""), output=text)
 
-
-def stream_event_to_neutral(event: Any, results: Mapping[str, ToolResult]) -> TextDelta | StepEvent | None:
-    """One SDK stream event as a neutral event, or None when clients need not see it."""
-    kind = field(event, "type")
-    if kind == "raw_response_event":
-        data = field(event, "data")
-        if field(data, "type") in TEXT_DELTA_TYPES:
-            delta = field(data, "delta", "")
-            return TextDelta(delta=delta) if delta else None
+    def step(self, item: Any) -> StepEvent | None:
+        """A run item (``tool_call_item``, ``tool_call_output_item``, ``handoff_output_item``) as a step."""
+        kind = field(item, "type")
+        if kind == "tool_call_item":
+            call = tool_call_of(item)
+            if call is None:
+                return None
+            self._names[call.call_id] = call.name
+            return ToolCalled(call=call)
+        if kind == "tool_call_output_item":
+            return ToolOutput(result=self.tool_result(item))
+        if kind == "handoff_output_item":
+            return handoff_of(item)
         return None
-    if kind == "run_item_stream_event":
-        name = field(event, "name")
-        if name in ("tool_called", "tool_output", "handoff_occured"):
-            return step_of(field(event, "item"), results)
-    return None
+
+    def steps(self, items: Iterable[Any]) -> tuple[StepEvent, ...]:
+        """The steps of a finished run's ``new_items``, in order."""
+        return tuple(step for step in map(self.step, items) if step is not None)
+
+    def event(self, event: Any) -> TextDelta | StepEvent | None:
+        """One SDK stream event as a neutral event, or None when clients need not see it."""
+        kind = field(event, "type")
+        if kind == "raw_response_event":
+            data = field(event, "data")
+            if field(data, "type") in TEXT_DELTA_TYPES:
+                delta = field(data, "delta", "")
+                return TextDelta(delta=delta) if delta else None
+            return None
+        if kind == "run_item_stream_event" and field(event, "name") in (
+            "tool_called",
+            "tool_output",
+            "handoff_occured",
+        ):
+            return self.step(field(event, "item"))
+        return None

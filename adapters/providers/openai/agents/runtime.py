@@ -1,37 +1,60 @@
-"""``OpenAIAgentRuntime``: the ``AgentRuntime`` port on the OpenAI Agents SDK.
+"""``AgentsSdkRuntime``: the ``AgentRuntime`` port on the OpenAI Agents SDK, over any ``LanguageModel``.
 
-History is neutral and owned by the service: each turn sends it as input (the SDK keeps no session).
-Streaming maps SDK events to neutral ones; closing the stream or cancelling its consumer cancels the
-SDK run (``result.cancel()``), which closes the upstream HTTP request.
+Agent graphs are built once per agent and shared; each turn gets a ``TurnState`` (the SDK run context)
+and a ``SwitchboardModel`` over the turn's ``LanguageModel`` in its ``RunConfig``, so the same graph runs
+on whatever route the turn resolved to. History is neutral and owned by the service: each turn sends it
+as input (the SDK keeps no session). Streaming maps SDK events to neutral ones; closing the stream or
+cancelling its consumer cancels the SDK run (``result.cancel()``), which closes the model stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import dataclasses
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any, cast
 
 import msgspec
-from agents import RunConfig, Runner, TResponseInputItem, set_tracing_export_api_key
+from agents import MaxTurnsExceeded, ModelBehaviorError, RunConfig, Runner, TResponseInputItem
 
-from adapters.providers.openai.agents.builder import AgentBuilder
-from adapters.providers.openai.agents.mapping import (
-    history_to_input,
-    steps_of,
-    stream_event_to_neutral,
-    usage_from_sdk,
-)
-from adapters.providers.openai.agents.model import RUN_GUARD, RunGuard
-from adapters.providers.openai.agents.tools import TurnContext
-from adapters.providers.openai.client import ClientHolder
-from adapters.providers.openai.errors import to_provider_error
-from adapters.providers.openai.settings import OpenAISettings
+from adapters.providers.openai.agents.builder import AgentGraphs
+from adapters.providers.openai.agents.mapping import StepMapper, history_results, history_to_input
+from adapters.providers.openai.agents.model import SwitchboardModel
+from adapters.providers.openai.agents.model_request import RequestParts
+from adapters.providers.openai.agents.turn_state import TurnState
 from adapters.providers.openai.telemetry import install_tracing
-from contracts.agents import ProviderDescriptor, ProviderHealth
 from contracts.errors import ProviderUnavailable
 from contracts.events import RunFinished, RuntimeEvent, UsageReported
-from contracts.ports import AgentTurn, RunResult
+from contracts.ports import AgentCatalog, AgentTurn, LanguageModel, RunResult, ToolRegistryPort
 
-PING_TIMEOUT_S = 5.0
+_ENGINE_FAILURES: dict[type[BaseException], tuple[str, str]] = {
+    MaxTurnsExceeded: ("the agent exceeded its step limit without a final answer", "server_error"),
+    ModelBehaviorError: ("the model produced an answer the agent could not use", "malformed"),
+}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def engine_error(provider: str, exc: Exception) -> ProviderUnavailable:
+    """The domain error for a failed run: a ``ProviderUnavailable`` raised below (possibly wrapped by
+    the SDK) as it was raised; SDK failures as non-retryable ``ProviderUnavailable`` with a fixed
+    phrase (never the SDK's message, which may quote the model's output)."""
+    for cause in _chain(exc):
+        if isinstance(cause, ProviderUnavailable):
+            return cause
+    for cause in _chain(exc):
+        for kind, (detail, failure) in _ENGINE_FAILURES.items():
+            if isinstance(cause, kind):
+                return ProviderUnavailable(provider, detail, retryable=False, failure=failure)
+    return ProviderUnavailable(
+        provider, f"the agent engine failed ({type(exc).__name__})", retryable=False, failure="server_error"
+    )
 
 
 def _output_text(final_output: Any) -> str:
@@ -40,114 +63,92 @@ def _output_text(final_output: Any) -> str:
     return msgspec.json.encode(final_output).decode()
 
 
-def _input(turn: AgentTurn) -> list[TResponseInputItem]:
-    return cast(list[TResponseInputItem], history_to_input(turn.history, turn.input))
+class AgentsSdkRuntime:
+    """Runs agent turns through the OpenAI Agents SDK over the ``LanguageModel`` each turn names.
 
-
-def _model_of(agent: Any, default: str) -> str:
-    return str(getattr(agent.model, "model", None) or default)
-
-
-class OpenAIAgentRuntime:
-    """Runs agent turns on one OpenAI (or OpenAI-compatible) provider instance."""
+    ``max_turns``: model calls allowed in one turn (tool loops, handoffs). ``tracing``: create SDK
+    traces. Constructing a runtime installs our span processor (``telemetry.install_tracing``), so
+    spans never reach OpenAI's exporter unless an instance asked for it; spans carry no prompt text.
+    """
 
     def __init__(
-        self,
-        descriptor: ProviderDescriptor,
-        settings: OpenAISettings,
-        clients: ClientHolder,
-        builder: AgentBuilder,
+        self, catalog: AgentCatalog, tools: ToolRegistryPort, *, max_turns: int, tracing: bool = True
     ) -> None:
-        self._descriptor = descriptor
-        self._settings = settings
-        self._clients = clients
-        self._builder = builder
-        if settings.tracing and settings.api_key:
-            # Traces go to OpenAI's trace ingestion with this instance's key (process-wide setting).
-            set_tracing_export_api_key(settings.api_key)
-        install_tracing(export_to_openai=settings.tracing)
-        self._run_config = RunConfig(
-            tracing_disabled=False,  # spans go to our structlog processor; to OpenAI only if TRACING=true
+        self._graphs = AgentGraphs(catalog, tools)
+        self._parts = RequestParts()
+        self._max_turns = max_turns
+        install_tracing(export_to_openai=False)
+        self._config = RunConfig(
+            tracing_disabled=not tracing,
             trace_include_sensitive_data=False,
-            workflow_name=f"switchboard:{descriptor.name}",
+            workflow_name="switchboard.agents_sdk",
         )
 
-    @property
-    def descriptor(self) -> ProviderDescriptor:
-        return self._descriptor
-
-    def _error(self, exc: BaseException) -> ProviderUnavailable:
-        return to_provider_error(self._descriptor.name, exc, secret=self._settings.api_key)
-
-    def _run_arguments(self, turn: AgentTurn, context: TurnContext) -> dict[str, Any]:
+    def _arguments(self, turn: AgentTurn, model: LanguageModel, state: TurnState) -> dict[str, Any]:
         """What ``Runner.run`` and ``Runner.run_streamed`` both take for one turn."""
+        sdk_model = SwitchboardModel(model, turn=state, parts=self._parts)
         return {
-            "starting_agent": self._builder.agent(turn.agent, turn.model),
-            "input": _input(turn),
-            "context": context,
-            "max_turns": self._settings.max_turns,
-            "run_config": self._run_config,
+            "starting_agent": self._graphs.agent(turn.agent),
+            "input": cast(list[TResponseInputItem], history_to_input(turn.history, turn.input)),
+            "context": state,
+            "max_turns": self._max_turns,
+            "run_config": dataclasses.replace(self._config, model=sdk_model),
         }
 
-    async def run(self, turn: AgentTurn) -> RunResult:
-        """Run a turn to the end (each upstream call retried per the instance's policy)."""
-        context = TurnContext(tool_context=turn.context)
-        token = RUN_GUARD.set(RunGuard())
+    @staticmethod
+    def _state(turn: AgentTurn) -> TurnState:
+        return TurnState(tool_context=turn.context, results=history_results(turn.history))
+
+    async def run(self, turn: AgentTurn, model: LanguageModel) -> RunResult:
+        """Run a turn to the end. Raises ``ProviderUnavailable``."""
+        state = self._state(turn)
+        steps = StepMapper(state.results)
+        arguments = self._arguments(turn, model, state)
         try:
-            result = await Runner.run(**self._run_arguments(turn, context))
+            result = await Runner.run(**arguments)
         except Exception as exc:
-            raise self._error(exc) from None
-        finally:
-            RUN_GUARD.reset(token)
+            raise engine_error(model.name, exc) from None
         return RunResult(
             output=_output_text(result.final_output),
-            usage=usage_from_sdk(result.context_wrapper.usage),
-            model=_model_of(result.last_agent, self._settings.model),
+            usage=state.usage,
+            model=state.model,
             agent=result.last_agent.name,
-            steps=steps_of(result.new_items, context.results),
+            steps=steps.steps(result.new_items),
+            provider=state.provider or model.name,
+            attempts=tuple(state.attempts),
         )
 
-    async def stream(self, turn: AgentTurn) -> AsyncGenerator[RuntimeEvent, None]:
-        """Yield neutral events, then ``UsageReported`` and ``RunFinished``. No retry once anything
-        has been yielded; closing the iterator cancels the run and its upstream request."""
-        context = TurnContext(tool_context=turn.context)
-        guard = RunGuard()
-        token = RUN_GUARD.set(guard)
+    async def stream(self, turn: AgentTurn, model: LanguageModel) -> AsyncGenerator[RuntimeEvent, None]:
+        """Yield neutral events, then ``UsageReported`` and ``RunFinished``. Closing the iterator
+        cancels the run and its model stream."""
+        state = self._state(turn)
+        mapper = StepMapper(state.results)
+        arguments = self._arguments(turn, model, state)
         try:
-            result = Runner.run_streamed(**self._run_arguments(turn, context))
+            result = Runner.run_streamed(**arguments)
         except Exception as exc:
-            raise self._error(exc) from None
-        finally:
-            RUN_GUARD.reset(token)
+            raise engine_error(model.name, exc) from None
         events = cast(AsyncGenerator[Any, None], result.stream_events())
         finished = False
         try:
             try:
                 async for sdk_event in events:
-                    neutral = stream_event_to_neutral(sdk_event, context.results)
+                    neutral = mapper.event(sdk_event)
                     if neutral is not None:
-                        guard.output_committed = True
                         yield neutral
             except Exception as exc:
-                raise self._error(exc) from None
-            usage = usage_from_sdk(result.context_wrapper.usage)
+                raise engine_error(model.name, exc) from None
             finished = True
-            yield UsageReported(usage=usage)
+            yield UsageReported(usage=state.usage)
             yield RunFinished(
                 output=_output_text(result.final_output),
-                usage=usage,
-                model=_model_of(result.last_agent, self._settings.model),
+                usage=state.usage,
+                model=state.model,
                 agent=result.last_agent.name,
+                provider=state.provider or model.name,
+                attempts=tuple(state.attempts),
             )
         finally:
             if not finished:
                 result.cancel()
             await events.aclose()
-
-    async def ping(self) -> ProviderHealth:
-        """List the upstream's models (no tokens spent)."""
-        try:
-            await self._clients.get().models.list(timeout=PING_TIMEOUT_S)
-        except Exception as exc:
-            return ProviderHealth(ok=False, detail=self._error(exc).detail)
-        return ProviderHealth(ok=True)

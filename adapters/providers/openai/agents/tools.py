@@ -1,34 +1,37 @@
-"""Neutral ``ToolSpec``s as SDK ``FunctionTool``s that call the ``ToolRegistryPort``."""
+"""Neutral ``ToolSpec``s as SDK ``FunctionTool``s that call the ``ToolRegistryPort``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here, on purpose: the SDK reads the tool function's type hints
+(``typing.get_type_hints``) on every tool call, and string annotations would be compiled each time.
+"""
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from agents import FunctionTool, RunContextWrapper
+import structlog
+from agents import FunctionTool
+from agents.tool_context import ToolContext as SdkToolContext
 
-from adapters.providers.openai.agents.mapping import decode_arguments
+from adapters.providers.openai.agents.input_items import decode_arguments
+from adapters.providers.openai.agents.turn_state import TurnState
 from contracts.ports import ToolRegistryPort
-from contracts.tools import ToolCall, ToolContext, ToolResult, ToolSpec
+from contracts.tools import ToolCall, ToolResult, ToolSpec
 
-
-@dataclass(slots=True)
-class TurnContext:
-    """The SDK run context of one turn: who is calling (for tools) and each tool's neutral result."""
-
-    tool_context: ToolContext
-    results: dict[str, ToolResult] = field(default_factory=dict)
+log = structlog.get_logger("switchboard.openai.agents")
 
 
 def function_tool(spec: ToolSpec, registry: ToolRegistryPort) -> FunctionTool:
-    """An SDK tool that invokes ``spec.name`` through ``registry`` with the turn's ``ToolContext``."""
+    """An SDK tool that invokes ``spec.name`` through ``registry`` with the turn's ``ToolContext`` and
+    records the neutral result (name, output, error flag) in the turn's ``TurnState``."""
 
-    async def on_invoke(ctx: RunContextWrapper[Any], arguments: str) -> str:
-        turn: TurnContext = ctx.context
-        call_id = str(getattr(ctx, "tool_call_id", "") or "")
-        call = ToolCall(call_id=call_id, name=spec.name, arguments=decode_arguments(arguments))
-        result = await registry.invoke(call, turn.tool_context)
-        turn.results[call_id] = result
+    async def on_invoke(ctx: SdkToolContext[Any], arguments: str) -> str:
+        turn: TurnState = ctx.context
+        call = ToolCall(call_id=ctx.tool_call_id, name=spec.name, arguments=decode_arguments(arguments))
+        try:
+            result = await registry.invoke(call, turn.tool_context)
+        except Exception as exc:
+            # The port promises results, not exceptions; a broken tool is still an error result.
+            log.error("tool.crashed", tool=spec.name, error=type(exc).__name__)
+            result = ToolResult(call_id=call.call_id, name=spec.name, output="the tool failed", is_error=True)
+        turn.results[call.call_id] = result
         return result.output
 
     return FunctionTool(

@@ -14,8 +14,6 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from adapters.providers.openai.client import LOCAL_PLACEHOLDER_KEY
-from adapters.providers.openai.errors import redact
 from adapters.providers.openai.realtime.mapping import (
     client_to_upstream,
     session_update,
@@ -118,7 +116,7 @@ class OpenAIRealtime:
         """Connect, configure the session (instructions, text output) and return the channel."""
         settings = self._settings
         model = request.model or settings.realtime_model
-        headers = {"Authorization": f"Bearer {settings.api_key or LOCAL_PLACEHOLDER_KEY}"}
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         try:
             ws = await connect(
                 realtime_url(settings.base_url, model),
@@ -127,7 +125,7 @@ class OpenAIRealtime:
                 max_size=None,
             )
         except (WebSocketException, OSError, TimeoutError) as exc:
-            detail = redact(f"could not open a realtime session ({type(exc).__name__})", settings.api_key)
+            detail = f"could not open a realtime session ({type(exc).__name__})"
             raise ProviderUnavailable(self._descriptor.name, detail, retryable=True) from None
         await ws.send(msgspec.json.encode(session_update(request.instructions)).decode())
         return OpenAIRealtimeChannel(ws, self._descriptor, model, settings.api_key)

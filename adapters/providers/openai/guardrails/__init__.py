@@ -1,1 +1,0 @@
-"""Guardrail surfaces of the OpenAI provider kind (moderation)."""

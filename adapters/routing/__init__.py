@@ -1,0 +1,1 @@
+"""Routing adapters: deployment health boards (memory, Redis) and the routes file."""

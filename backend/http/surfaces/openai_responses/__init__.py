@@ -1,0 +1,1 @@
+"""``/v1/responses``: OpenAI's Responses protocol, its state kept in our conversations."""

@@ -1,0 +1,1 @@
+"""Process-level tuning applied once the services are built (heap, garbage collector)."""
