@@ -148,7 +148,21 @@ def _streams(path: str, operation: Operation) -> None:
     ok = (operation.responses or {}).get("200")
     if ok is None or isinstance(ok, Reference) or ok.content is None:
         return
-    ok.content["text/event-stream"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+    ok.content["text/event-stream"] = OpenAPIMediaType(schema=SSE_EVENT)
+
+
+SSE_EVENT = Schema(
+    type=OpenAPIType.OBJECT,
+    description="One Server-Sent Event; `data` is the JSON of the protocol's event (or `[DONE]`)",
+    properties={
+        "event": Schema(type=OpenAPIType.STRING),
+        "data": Schema(type=OpenAPIType.STRING),
+        "id": Schema(type=OpenAPIType.STRING),
+        "retry": Schema(type=OpenAPIType.INTEGER),
+    },
+    required=["data"],
+)
+"""Each event of a ``text/event-stream`` answer, as SSE parsers (and schemathesis) see it."""
 
 
 def finish(document: OpenAPI) -> OpenAPI:

@@ -78,7 +78,7 @@ async def _post(base: str, content: bytes, headers: dict[str, str]) -> httpx.Res
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"[" * 100_000, "nested too deeply"),
+        (b"[" * 100_000, "Expected `object`, got `array`"),  # refused by type before any recursion
         (b'{"message": "\xff\xfe"}', "not valid UTF-8"),
         (b"", "body is empty"),
         (b'{"message": ', "not valid JSON"),
@@ -92,6 +92,23 @@ async def test_bad_bodies_are_401_without_a_key_and_a_clear_400_with_one(
     keyed = await _post(server, body, auth())
     assert keyed.status_code == 400 and reason in keyed.json()["detail"]
     assert keyed.headers["content-type"] == "application/problem+json"
+    await _responsive(server)
+
+
+async def test_deep_nesting_inside_a_free_form_field_is_a_clear_400(server: str) -> None:
+    """A tool's JSON schema is free-form, so nesting there is decoded until the recursion limit."""
+    body = (
+        b'{"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": '
+        b'"function", "function": {"name": "f", "parameters": {"a": ' + b"[" * 100_000
+    )
+    async with httpx.AsyncClient(base_url=server, timeout=BOUND_S) as http:
+        keyed = await http.post(
+            "/v1/chat/completions",
+            content=body,
+            headers={"content-type": "application/json", **auth()},
+        )
+    assert keyed.status_code == 400
+    assert "nested too deeply" in keyed.json()["error"]["message"]
     await _responsive(server)
 
 
