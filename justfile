@@ -74,6 +74,21 @@ fmt: sync
 bench *args: sync
     uv run python -m ops.bench {{args}}
 
+# install the Debian packages the benchmarks drive (wrk as load generator, nginx as reference upstream)
+[group('develop')]
+bench-tools:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    if ((${#missing[@]})); then
+      sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+      $sudo_ apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+    echo "wrk: $(command -v wrk), nginx: $(command -v nginx || echo /usr/sbin/nginx)"
+
 # --- deploy ----------------------------------------------------------------------------------------------
 
 # build the container image with buildah (BASE: an image with python3 >= 3.11 and venv; empty: a Debian base
