@@ -57,7 +57,7 @@ class ServerSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_BODY_TIMEOUT_S``: a request's body must arrive within this after its headers."""
     idle_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
     """``SWITCHBOARD_IDLE_TIMEOUT_S``: a connection sending nothing (new or between requests) is closed."""
-    max_unauthenticated: Annotated[int, Meta(ge=1)] = 256
+    max_unauthenticated: Annotated[int, Meta(ge=1)] = 4096
     """``SWITCHBOARD_MAX_UNAUTHENTICATED``: open connections per process that have not yet made an
     authenticated request; beyond it new connections get 503 and are closed."""
 

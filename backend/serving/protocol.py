@@ -40,7 +40,7 @@ class ConnectionLimits:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     idle_timeout_s: float = 5.0
-    max_unauthenticated: int = 256
+    max_unauthenticated: int = 4096
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):

@@ -709,14 +709,10 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
     measured = {k: v for k, v in out["targets"].items() if "summary" in v}
     if measured:
         names = list(measured)
-        metric_rows = [
-            list(r)
-            for r in zip(*[[row[1] for row in sse_load.rows(measured[n])] for n in names], strict=True)
-        ]
-        labels_col = [row[0] for row in sse_load.rows(measured[names[0]])]
-        print(
-            table(["metric", *names], [[m, *vals] for m, vals in zip(labels_col, metric_rows, strict=True)])
-        )
+        # targets can have different rows (e.g. "where stalled streams stalled" only where some did)
+        by_name = {n: dict(sse_load.rows(measured[n])) for n in names}
+        metrics = list(dict.fromkeys(m for n in names for m in by_name[n]))
+        print(table(["metric", *names], [[m, *(by_name[n].get(m, "-") for n in names)] for m in metrics]))
     print("note: " + results.CPU_NOTE.format(cpus=os.cpu_count()))
     return out
 

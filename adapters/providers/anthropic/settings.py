@@ -38,7 +38,7 @@ class AnthropicSettings(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: float = 120.0
     connect_timeout_s: float = 5.0
     stream_idle_timeout_s: float = 60.0
-    max_connections: int = 100
+    max_connections: int = 1000
 
     def beta_header(self) -> str:
         """The ``anthropic-beta`` value (features trimmed, empty ones dropped)."""

@@ -42,7 +42,7 @@ class HttpLimits:
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
     stream_idle_timeout_s: float = 60.0
-    max_connections: int = 100
+    max_connections: int = 1000
     keepalive_s: float = 30.0
 
 

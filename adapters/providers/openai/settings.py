@@ -50,7 +50,7 @@ class OpenAISettings(msgspec.Struct, frozen=True, kw_only=True):
     embedding_model: str = "text-embedding-3-small"
     realtime_model: str = "gpt-4o-realtime-preview"
     stream_idle_timeout_s: float = 60.0
-    max_connections: int = 100
+    max_connections: int = 1000
 
 
 def env_name(instance: str, field: str) -> str:
