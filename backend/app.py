@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components
 
 from backend.http.allow_header import AllowHeaderMiddleware
 from backend.http.body_request import BodyRequest
+from backend.http.controllers.admin import AdminController
 from backend.http.controllers.catalog import CatalogController
 from backend.http.controllers.chat import ChatController
 from backend.http.controllers.conversations import ConversationController
@@ -77,6 +78,7 @@ def create_app(
             ChatController,
             ConversationController,
             CatalogController,
+            AdminController,
             GuardrailController,
             HealthController,
             realtime,
