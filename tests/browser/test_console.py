@@ -7,8 +7,10 @@ import re
 
 import httpx
 
-from tests.browser.conftest import BLOCKED_TERM, Console
+from tests.browser.conftest import BLOCKED_TERM, Console, playwright_api
 from tests.support.app import KEY_A, KEY_A_ADMIN, auth
+
+expect = playwright_api.expect
 
 # The one console error a guardrail block may cause: Chromium logs the refused request's status itself.
 REFUSED_422 = re.compile(r"Failed to load resource: the server responded with a status of 422\b")
@@ -131,7 +133,7 @@ async def test_usage_chart_conversations_and_providers_at_phone_width(phone: Con
     assert await items.count() == 2
     await rows.first.locator("button", has_text="Delete").click()
     await rows.first.locator("button", has_text="Confirm delete").click()
-    await page.wait_for_function("document.querySelectorAll('#conversations tbody tr').length === 1")
+    await expect(rows).to_have_count(1)  # (no wait_for_function: the console's CSP forbids eval)
 
     await page.goto(phone.base + "/console/#/providers")
     providers = page.locator("#providers tbody tr")

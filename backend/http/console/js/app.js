@@ -74,10 +74,16 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   if (leave) leave();
-  clear(main);
+  leave = null;
+  // each page renders into its own container: a slow page that finishes after the next navigation
+  // fills a detached node instead of the page now shown
+  const view = h("div", { class: "view" });
+  clear(main).append(view);
   document.title = `${page.title} · Switchboard console`;
-  leave = (await page.render(main)) || null;
   main.focus({ preventScroll: true });
+  const cleanup = (await page.render(view)) || null;
+  if (view.isConnected) leave = cleanup;
+  else if (cleanup) cleanup();
 }
 
 signOut.addEventListener("click", () => {

@@ -16,15 +16,16 @@ export function perDay(summary, days) {
   });
 }
 
-function chart(points) {
-  const width = 640;
+/** Drawn at the width it is shown at (no scaling), so labels stay readable on a phone. */
+function chart(points, available) {
+  const width = Math.round(Math.min(720, Math.max(300, available || 640)));
   const height = 220;
   const pad = { left: 48, right: 8, top: 12, bottom: 36 };
   const max = Math.max(1, ...points.map((p) => p.tokens));
   const slot = (width - pad.left - pad.right) / points.length;
   const scale = (height - pad.top - pad.bottom) / max;
   const label = `Tokens per day: ${points.map((p) => `${p.day} ${p.tokens}`).join(", ")}`;
-  const every = Math.ceil(points.length / 8);
+  const every = Math.ceil(points.length / Math.max(2, Math.floor(width / 70)));
   return s(
     "svg",
     { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label, id: "usage-chart" },
@@ -67,7 +68,7 @@ export async function render(main) {
       const summary = await api(path);
       clear(body).append(
         h("p", { class: "muted" }, `Tenant ${summary.tenant_id}, since ${summary.since} (UTC).`),
-        chart(perDay(summary, n)),
+        chart(perDay(summary, n), body.clientWidth),
         summary.data.length
           ? table(
               "By day, provider and model",
