@@ -230,3 +230,14 @@ async def test_the_admin_routes_are_documented_with_problem_responses(client: As
         "201" in create_op["responses"]
         and "application/problem+json" in create_op["responses"]["403"]["content"]
     )
+
+
+async def test_writing_a_guardrail_policy_is_audited_too(client: AsyncTestClient[Any], logs: Logs) -> None:
+    policy = {"name": "default", "rules": [{"type": "blocked_terms", "terms": ["zebra"]}]}
+    written = await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A_ADMIN))
+    refused = await client.put("/v1/guardrails/policies/default", json=policy, headers=auth(KEY_A))
+    assert (written.status_code, refused.status_code) == (200, 403)
+    assert [(e["action"], e["outcome"], e["policy"], e["actor_tenant"]) for e in logs.audits()] == [
+        ("policy.put", "ok", "default", "tenant-a"),
+        ("policy.put", "forbidden", "default", "tenant-a"),
+    ]
