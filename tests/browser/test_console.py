@@ -84,6 +84,31 @@ async def test_the_completions_surface_streams_on_a_chosen_route(desktop: Consol
     assert desktop.foreign_requests() == [] and desktop.errors == []
 
 
+async def test_stop_cancels_the_run_and_the_turn_is_stored_as_cancelled(desktop: Console) -> None:
+    page = desktop.page
+    await desktop.sign_in()
+    words = " ".join(f"word{n}" for n in range(40))  # the scripted answer echoes them, 80 ms apart
+    await page.fill("#pg-message", words)
+    await page.click("#pg-send")
+    turn = page.locator(".turn").last
+    await turn.locator(".turn-status", has_text="Streaming…").wait_for()
+    await page.click("text=Stop")
+    await turn.locator(".turn-status", has_text="Failed: stopped").wait_for()
+    shown = await turn.locator(".answer").text_content() or ""
+    assert shown and f"You said: {words}".startswith(shown) and len(shown) < len(f"You said: {words}")
+
+    conversation = (await page.locator("#pg-conversation").text_content() or "").split()[-1]
+    async with httpx.AsyncClient(base_url=desktop.base) as client:
+        for _ in range(50):  # the service stores the cancelled turn once it sees the disconnect
+            detail = (await client.get(f"/v1/conversations/{conversation}", headers=auth(KEY_A_ADMIN))).json()
+            assistant = [i for i in detail["items"] if i["type"] == "assistant_message"]
+            if assistant:
+                break
+            await page.wait_for_timeout(100)
+    assert [a["status"] for a in assistant] == ["cancelled"]
+    assert desktop.foreign_requests() == [] and desktop.errors == []
+
+
 async def test_a_key_is_created_shown_once_and_revoked(desktop: Console) -> None:
     page = desktop.page
     await desktop.sign_in()
