@@ -143,9 +143,10 @@ class KeyAdministration:
     async def rotate(self, principal: Principal, key_id: str) -> tuple[str, ApiKeyRecord]:
         """A new key with the old one's tenant, scopes, limits and expiry; the old key is revoked at once."""
         old = await self._owned(principal, key_id, "key.rotate")
-        if old.revoked_at is not None:
+        if not old.active(self._clock()):
             audit(principal, "key.rotate", outcome="invalid_request", key_id=key_id)
-            raise InvalidRequest(f"key {key_id!r} is revoked already; create a new one", field="key_id")
+            state = "revoked" if old.revoked_at is not None else "expired"
+            raise InvalidRequest(f"key {key_id!r} is {state}; create a new one", field="key_id")
         secret, new = await self._keys.create(
             old.tenant_id,
             old.scopes,
