@@ -14,11 +14,11 @@ import structlog
 import svcs
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 
 from backend.http.allow_header import AllowHeaderMiddleware
 from backend.http.body_request import BodyRequest
+from backend.http.controllers.admin import AdminController
 from backend.http.controllers.catalog import CatalogController
 from backend.http.controllers.chat import ChatController
 from backend.http.controllers.conversations import ConversationController
@@ -26,6 +26,7 @@ from backend.http.controllers.guardrails import GuardrailController
 from backend.http.controllers.health import HealthController
 from backend.http.controllers.realtime import realtime
 from backend.http.controllers.usage import usage_summary
+from backend.http.local_assets import asset_routers, docs_render_plugins, home
 from backend.http.openapi import SECURITY, SECURITY_SCHEMES, finish
 from backend.http.problems import EXCEPTION_HANDLERS
 from backend.http.request_log import RequestLogMiddleware
@@ -77,6 +78,7 @@ def create_app(
             ChatController,
             ConversationController,
             CatalogController,
+            AdminController,
             GuardrailController,
             HealthController,
             realtime,
@@ -86,6 +88,8 @@ def create_app(
             OpenAIEmbeddingsController,
             OpenAIResponsesController,
             AnthropicMessagesController,
+            home,
+            *asset_routers(),
         ],
         plugins=[SvcsPlugin(registry, startup)],
         middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware()],
@@ -97,7 +101,7 @@ def create_app(
             version="1",
             description="Provider-agnostic AI orchestration: one neutral API, providers chosen by environment.",
             path="/docs",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),  # Swagger UI, every file served locally
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=SECURITY,
         ),

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from contracts.accounting import UsageRecord
 from contracts.agents import AgentDescriptor, ProviderDescriptor, ProviderStatus
-from contracts.auth import Principal
+from contracts.auth import ApiKeyRecord, Principal
 from contracts.base import Struct
 from contracts.conversations import ConversationInfo, ConversationItem, ConversationPage, SearchHit
 from contracts.events import AgentHandoff, RuntimeEvent, ToolCalled, ToolOutput
@@ -379,6 +379,32 @@ class ApiKeyStore(Protocol):
     """Resolves API key secrets to principals (secrets are stored hashed)."""
 
     async def authenticate(self, secret: str) -> Principal | None: ...
+
+
+class ApiKeyAdmin(Protocol):
+    """Manages the keys stored in the database (configured keys are not listed). The secret is returned
+    once, by ``create``, and never stored; records never carry it."""
+
+    async def create(
+        self,
+        tenant_id: str,
+        scopes: frozenset[str],
+        *,
+        expires_at: datetime | None = None,
+        requests_per_minute: int | None = None,
+        tokens_per_minute: int | None = None,
+        concurrent_streams: int | None = None,
+    ) -> tuple[str, ApiKeyRecord]: ...
+
+    async def list(self, tenant_id: str | None = None) -> builtins.list[ApiKeyRecord]:
+        """Keys of one tenant (or all), oldest first, revoked ones included."""
+        ...
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    async def revoke(self, key_id: str) -> bool:
+        """False if the key does not exist or was revoked already."""
+        ...
 
 
 class UsageRecorder(Protocol):

@@ -139,6 +139,7 @@ def _announce(settings: Settings, host: str, port: int, workers: int) -> None:
         f"providers: {', '.join(settings.providers.enabled)})"
     )
     print(f"API docs: {base}/docs")
+    print(f"Console:  {base}/console (sign in with an API key)")
     if not parse_keys(settings.auth.api_keys) and settings.server.env == "dev":
         print(
             f"Authenticate with: Authorization: Bearer {dev_key(settings.server, create=False)}"

@@ -10,10 +10,9 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, insert, select, update
 
 from adapters.keys.hashing import digests_equal, hash_secret, new_secret
-from adapters.keys.records import ApiKeyRecord
 from adapters.persistence.models import ApiKeyRow
 from adapters.persistence.sql_runner import SqlRunner, all_rows, execute, one_row, rowcount
-from contracts.auth import Principal
+from contracts.auth import ApiKeyRecord, Principal
 
 _table = cast(Table, ApiKeyRow.__table__)
 PREFIX_CHARS = 10
@@ -91,6 +90,11 @@ class SqlAlchemyApiKeyStore:
         if tenant_id is not None:
             query = query.where(_table.c.tenant_id == tenant_id)
         return [_record(row) for row in await self._db.read(all_rows, query)]
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        """A key's record by id (revoked and expired ones included), or None."""
+        row = await self._db.read(one_row, select(*_table.c).where(_table.c.id == key_id))
+        return _record(row) if row is not None else None
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key; False if it does not exist or was revoked already."""

@@ -2,8 +2,10 @@
 
 - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY``;
 - ``Content-Security-Policy``: API responses may load nothing and be framed by nothing
-  (``default-src 'none'; frame-ancestors 'none'``); the API documentation pages (``/docs``) keep the
-  scripts they need but may not be framed (``frame-ancestors 'none'``);
+  (``default-src 'none'; frame-ancestors 'none'``); the console (``/console``) and the front page load
+  scripts, styles and data from this origin only, with no inline script or style; the API documentation
+  (``/docs``, Swagger UI served from this origin) may also run its one inline start-up script and inline
+  styles. No page may load anything from another host or be framed;
 - ``/v1`` responses carry tenant data (conversations, answers, usage): ``Cache-Control: no-store``, so no
   shared or browser cache keeps them (SSE streams included).
 """
@@ -20,7 +22,27 @@ _ALWAYS = [
     (b"x-frame-options", b"DENY"),
 ]
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_DOCS_CSP = (b"content-security-policy", b"frame-ancestors 'none'")
+_PAGE = (
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_CONSOLE_CSP = (
+    b"content-security-policy",
+    f"default-src 'none'; script-src 'self'; style-src 'self'; {_PAGE}".encode(),
+)
+_DOCS_CSP = (
+    b"content-security-policy",
+    f"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; {_PAGE}".encode(),
+)
+
+
+def _csp(path: str) -> tuple[bytes, bytes]:
+    if path.startswith("/docs"):
+        return _DOCS_CSP
+    if path == "/" or path == "/console" or path.startswith("/console/"):
+        return _CONSOLE_CSP
+    return _API_CSP
+
+
 _NO_STORE = (b"cache-control", b"no-store")
 
 
@@ -29,7 +51,7 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
-        extra = [*_ALWAYS, _DOCS_CSP if path.startswith("/docs") else _API_CSP]
+        extra = [*_ALWAYS, _csp(path)]
         private = path.startswith("/v1/") or path == "/v1"
 
         async def send_with_headers(message: Message) -> None:

@@ -32,6 +32,7 @@ from backend.wiring.resources import Database, RedisClient
 from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
+    ApiKeyAdmin,
     ApiKeyStore,
     GuardrailChecker,
     GuardrailPolicyStore,
@@ -215,6 +216,13 @@ async def api_keys(auth: AuthSettings, settings: Settings, db: Database) -> ApiK
                 "(set SWITCHBOARD_API_KEYS or run `switchboard keys create`)"
             )
     return ChainedApiKeyStore([StaticApiKeyStore(entries), stored])
+
+
+def api_key_admin(db: Database) -> ApiKeyAdmin:
+    """The database keys, for the admin API (the same table ``api_keys`` authenticates against)."""
+    from adapters.keys.sqlalchemy_keys import SqlAlchemyApiKeyStore
+
+    return SqlAlchemyApiKeyStore(db.runner)
 
 
 def sql_usage(db: Database) -> UsageRecorder:

@@ -12,36 +12,17 @@ from pathlib import Path
 
 from adapters.keys.hashing import hash_secret
 from backend.settings import AuthSettings, ConfigError, ServerSettings
-from contracts.auth import IMPLIED_SCOPES, SCOPE_OPERATOR
+from contracts.auth import KNOWN_SCOPES as KNOWN_SCOPES  # re-exported: ops and tests import them from here
+from contracts.auth import scopes_problem as scopes_problem
+from contracts.auth import tenant_problem as tenant_problem
 
 DEV_TENANT = "dev"
-KNOWN_SCOPES = frozenset(IMPLIED_SCOPES)
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def tenant_problem(tenant: str) -> str | None:
-    if _TENANT.fullmatch(tenant):
-        return None
-    return f"tenant {tenant!r} must be 1-64 letters, digits, '_', '.' or '-'"
 
 
 def split_scopes(raw: str) -> list[str]:
     """Scopes separated by ``+`` (as in ``SWITCHBOARD_API_KEYS``) or ``,`` (as CLIs usually are)."""
     return [scope.strip() for scope in raw.replace(",", "+").split("+") if scope.strip()]
-
-
-def scopes_problem(scopes: list[str], *, stored: bool = False) -> str | None:
-    """What is wrong with ``scopes``, if anything. ``stored``: for a key kept in the database (created by
-    the CLI or the API), which may never hold ``operator`` (only configured keys can)."""
-    unknown = sorted(set(scopes) - KNOWN_SCOPES)
-    if not [s for s in scopes if s]:
-        return "at least one scope is needed (read, chat, admin)"
-    if unknown:
-        return f"unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_SCOPES))})"
-    if stored and SCOPE_OPERATOR in scopes:
-        return "the operator scope is for configured keys only (SWITCHBOARD_API_KEYS), not stored keys"
-    return None
 
 
 DEV_KEY_FILE = "dev-api-key"

@@ -31,6 +31,7 @@ from backend.wiring.routes import configured_routes
 from backend.wiring.stores import url_problems
 from contracts.ports import (
     AgentCatalog,
+    ApiKeyAdmin,
     ApiKeyStore,
     GuardrailChecker,
     GuardrailPolicyStore,
@@ -52,6 +53,7 @@ REQUIRED: tuple[type, ...] = (
     ToolRegistryPort,
     GuardrailPolicyStore,
     GuardrailChecker,
+    ApiKeyAdmin,
     ApiKeyStore,
     UsageRecorder,
     StreamLog,
@@ -94,6 +96,7 @@ def table(settings: Settings) -> list[Provide]:
         ),  # rotation; provider health is reported by GET /v1/providers
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
+        Provide(ApiKeyAdmin, f.api_key_admin, "SqlAlchemyApiKeyStore (admin API)"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
         Provide(BackgroundTasks, f.background_tasks, "BackgroundTasks", close="drain"),
         Provide(Drain, f.drain, f"Drain (grace {settings.server.drain_grace_s:g} s)"),

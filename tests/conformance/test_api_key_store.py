@@ -149,3 +149,15 @@ async def test_list_filters_by_tenant(sql_keys: tuple[SqlAlchemyApiKeyStore, Dat
     assert [r.id for r in await store.list("acme")] == [first.id]
     assert [r.id for r in await store.list()] == [first.id, second.id]
     assert (await store.list("beta"))[0].scopes == frozenset({"admin"})
+
+
+async def test_get_finds_a_record_by_id_revoked_ones_included(
+    sql_keys: tuple[SqlAlchemyApiKeyStore, Database, Clock],
+) -> None:
+    store, _, _ = sql_keys
+    _, record = await store.create("acme", ["read"], tokens_per_minute=7)
+    assert await store.get(record.id) == record
+    await store.revoke(record.id)
+    revoked = await store.get(record.id)
+    assert revoked is not None and revoked.revoked_at == NOW and revoked.tokens_per_minute == 7
+    assert await store.get("key_unknown") is None

@@ -12,9 +12,10 @@ from litestar.params import JSONBody, PathParameter
 from backend.http.auth import GUARDS, provide_principal, require
 from backend.http.openapi import problems
 from backend.http.svcs_plugin import Injected, port
+from backend.services.administration import audit
 from contracts.auth import SCOPE_ADMIN, Principal
 from contracts.base import Struct
-from contracts.errors import InvalidRequest, NotFound
+from contracts.errors import DomainError, InvalidRequest, NotFound
 from contracts.guardrails import GuardrailPolicy
 from contracts.ports import GuardrailChecker, GuardrailPolicyStore
 
@@ -73,10 +74,18 @@ class GuardrailController(Controller):
         policies: Injected[GuardrailPolicyStore],
         checker: Injected[GuardrailChecker],
     ) -> GuardrailPolicy:
-        require(principal, SCOPE_ADMIN)
-        if data.name != name:
-            raise InvalidRequest(f"body name {data.name!r} differs from the path's {name!r}", field="name")
-        problems = await vet(checker, data)
-        if problems:
-            raise InvalidRequest("; ".join(problems), field="rules")
-        return await policies.put(principal.tenant_id, data)
+        try:
+            require(principal, SCOPE_ADMIN)
+            if data.name != name:
+                raise InvalidRequest(
+                    f"body name {data.name!r} differs from the path's {name!r}", field="name"
+                )
+            problems = await vet(checker, data)
+            if problems:
+                raise InvalidRequest("; ".join(problems), field="rules")
+            stored = await policies.put(principal.tenant_id, data)
+        except DomainError as exc:
+            audit(principal, "policy.put", outcome=exc.code, tenant=principal.tenant_id, policy=name)
+            raise
+        audit(principal, "policy.put", tenant=principal.tenant_id, policy=name, rules=len(stored.rules))
+        return stored
