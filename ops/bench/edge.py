@@ -82,6 +82,17 @@ PRESETS = {
         ("/v1/chat", "/v1/responses"),
         "openai kind, Responses API, -> fast upstream, memory store",
     ),
+    "anthropic": Preset(
+        {
+            "SWITCHBOARD_PROVIDERS": "anthropic",
+            "SWITCHBOARD_PROVIDER_ANTHROPIC_BASE_URL": "{upstream}",
+            "ANTHROPIC_API_KEY": "x",
+            "SWITCHBOARD_SESSION_STORE": "memory",
+        },
+        ("/v1/chat", "/v1/messages"),
+        "anthropic kind (Messages API) -> fast upstream, memory store",
+        sse_path="/v1/messages",
+    ),
 }
 DEFAULT_SERVICES = (
     "scripted-memory",
