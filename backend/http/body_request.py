@@ -96,4 +96,3 @@ class BodyRequest(Request[Any, Any, Any]):
             raise ClientException("the request body is not valid UTF-8") from None
         except SerializationException as exc:
             raise ClientException(f"the request body is not valid JSON: {exc}") from None
-
