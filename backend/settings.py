@@ -197,6 +197,23 @@ class LogSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_LOG_PROMPTS``: include prompt and answer text in logs (debugging only)."""
 
 
+class MetricsSettings(Struct, frozen=True, kw_only=True):
+    """Prometheus metrics (docs/observability.md)."""
+
+    enabled: bool = False
+    """``SWITCHBOARD_METRICS``: serve ``GET /metrics`` (Prometheus text format) and collect the metrics."""
+    auth: Literal["operator", "none"] = "operator"
+    """``SWITCHBOARD_METRICS_AUTH``: ``operator`` needs a key with the ``operator`` scope
+    (``Authorization: Bearer``); ``none`` leaves ``/metrics`` open (only behind a network boundary)."""
+    tenant_label: bool = False
+    """``SWITCHBOARD_METRICS_TENANT_LABEL``: add a ``tenant`` label to the call, token and cost series
+    (one series per tenant: only with a bounded number of tenants)."""
+    multiproc_dir: str = ""
+    """``PROMETHEUS_MULTIPROC_DIR``: a directory shared by the worker processes of one instance, for
+    prometheus-client's multiprocess mode. ``switchboard serve`` with several workers uses
+    ``<var_dir>/prometheus`` when it is not set, and empties it at start."""
+
+
 class Settings(Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
@@ -209,6 +226,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     streams: StreamSettings = StreamSettings()
     routing: RoutingSettings = RoutingSettings()
     log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     def uses_redis(self, backend: str) -> bool:
         """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
@@ -276,6 +294,10 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_LOG_LEVEL": ("log", "level"),
     "SWITCHBOARD_LOG_FORMAT": ("log", "format"),
     "SWITCHBOARD_LOG_PROMPTS": ("log", "prompts"),
+    "SWITCHBOARD_METRICS": ("metrics", "enabled"),
+    "SWITCHBOARD_METRICS_AUTH": ("metrics", "auth"),
+    "SWITCHBOARD_METRICS_TENANT_LABEL": ("metrics", "tenant_label"),
+    "PROMETHEUS_MULTIPROC_DIR": ("metrics", "multiproc_dir"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 

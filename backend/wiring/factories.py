@@ -21,6 +21,7 @@ from backend.settings import (
     ConfigError,
     LimitSettings,
     LogSettings,
+    MetricsSettings,
     ProviderSettings,
     RoutingSettings,
     ServerSettings,
@@ -28,7 +29,7 @@ from backend.settings import (
     StoreSettings,
 )
 from backend.wiring.keys import static_key_entries
-from backend.wiring.resources import Database, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient
 from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
@@ -44,6 +45,7 @@ from contracts.ports import (
 )
 from contracts.providers import BuildContext
 from contracts.routing import HealthBoard, HealthPolicy
+from contracts.telemetry import CallSink, MetricsExposition
 
 # -- resources ---------------------------------------------------------------------------------------------
 
@@ -235,6 +237,7 @@ def chat_service(
     limits: Limits,
     chat: ChatSettings,
     log: LogSettings,
+    sink: CallSink,
 ) -> ChatService:
     return ChatService(
         catalog=catalog,
@@ -246,6 +249,7 @@ def chat_service(
         background=background,
         limits=limits,
         options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
+        sink=sink,
     )
 
 
@@ -257,6 +261,7 @@ def completion_service(
     sessions: SessionStore,
     background: BackgroundTasks,
     limits: Limits,
+    sink: CallSink,
 ) -> CompletionService:
     return CompletionService(
         providers=providers,
@@ -266,6 +271,7 @@ def completion_service(
         sessions=sessions,
         background=background,
         limits=limits,
+        sink=sink,
     )
 
 
@@ -277,6 +283,7 @@ def realtime_service(
     checker: GuardrailChecker,
     usage: UsageRecorder,
     limits: Limits,
+    sink: CallSink,
 ) -> RealtimeService:
     return RealtimeService(
         catalog=catalog,
@@ -286,6 +293,7 @@ def realtime_service(
         checker=checker,
         usage=usage,
         limits=limits,
+        sink=sink,
     )
 
 
@@ -313,8 +321,8 @@ def redis_rate_limiter(redis: RedisClient) -> RateLimiter:
     return RedisRateLimiter(redis.client)
 
 
-def limits(limiter: RateLimiter, settings: LimitSettings) -> Limits:
-    return Limits(limiter, settings)
+def limits(limiter: RateLimiter, settings: LimitSettings, sink: CallSink) -> Limits:
+    return Limits(limiter, settings, sink)
 
 
 def memory_stream_log() -> StreamLog:
@@ -327,3 +335,45 @@ def redis_stream_log(redis: RedisClient) -> StreamLog:
     from adapters.streams.redis_stream_log import RedisStreamLog
 
     return RedisStreamLog(redis.client)
+
+
+# -- telemetry ---------------------------------------------------------------------------------------------
+
+
+def log_call_sink() -> CallSink:
+    """Call outcomes go to the log only (metrics off)."""
+    from backend.telemetry.call_log import LogCallSink
+
+    return LogCallSink()
+
+
+def prometheus_metering(metrics: MetricsSettings, providers: ProviderDirectory) -> Metering:
+    """prometheus-client collectors; multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    directory = metrics.multiproc_dir
+    if directory:
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"PROMETHEUS_MULTIPROC_DIR: cannot create {directory} ({exc.strerror})"
+            ) from None
+    from adapters.telemetry.prometheus_metrics import PrometheusMetrics
+
+    def circuits() -> list[tuple[str, str, str]]:
+        return [(r.name, d.id, d.health.state) for r in providers.routes() for d in r.deployments]
+
+    return Metering(
+        PrometheusMetrics(tenant_label=metrics.tenant_label, multiproc_dir=directory, circuits=circuits)
+    )
+
+
+def metered_call_sink(metering: Metering) -> CallSink:
+    """Call outcomes go to the log and to the metrics."""
+    from backend.telemetry.call_log import CallSinks, LogCallSink
+
+    return CallSinks([LogCallSink(), metering.sink])
+
+
+def metrics_exposition(metering: Metering) -> MetricsExposition:
+    exposition: MetricsExposition = metering.exposition
+    return exposition

@@ -26,7 +26,7 @@ from backend.wiring.files import file_problems
 from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
 from backend.wiring.providers import provider_problems
-from backend.wiring.resources import Database, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient
 from backend.wiring.routes import configured_routes
 from backend.wiring.stores import url_problems
 from contracts.ports import (
@@ -42,6 +42,7 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.routing import HealthBoard
+from contracts.telemetry import CallSink, MetricsExposition
 
 REQUIRED: tuple[type, ...] = (
     ChatService,
@@ -92,6 +93,7 @@ def table(settings: Settings) -> list[Provide]:
             f"providers: {', '.join(settings.providers.enabled)}; routes: {_route_label(settings)}",
             close="aclose",  # no readiness ping: a third-party outage must not take every instance out of
         ),  # rotation; provider health is reported by GET /v1/providers
+        *_telemetry(settings),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
@@ -115,6 +117,18 @@ def table(settings: Settings) -> list[Provide]:
         Provide(RealtimeService, f.realtime_service, "RealtimeService (on first request)", per_request=True),
     ]
     return rows
+
+
+def _telemetry(settings: Settings) -> list[Provide]:
+    """Call outcomes to the log, and to Prometheus collectors when metrics are on."""
+    if not settings.metrics.enabled:
+        return [Provide(CallSink, f.log_call_sink, "LogCallSink (structlog)")]
+    mode = "multiprocess" if settings.metrics.multiproc_dir else "one process"
+    return [
+        Provide(Metering, f.prometheus_metering, f"PrometheusMetrics ({mode})", close="aclose"),
+        Provide(CallSink, f.metered_call_sink, "LogCallSink + PrometheusMetrics"),
+        Provide(MetricsExposition, f.metrics_exposition, "PrometheusMetrics (GET /metrics)"),
+    ]
 
 
 def _route_label(settings: Settings) -> str:

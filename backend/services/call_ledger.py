@@ -1,0 +1,69 @@
+"""Where every turn and model call ends: one ``CallEnded`` in, then the usage record, the token charge
+and the ``CallSink`` (logs, metrics). Chat turns, protocol-surface calls, embeddings and realtime turns
+all end here, so a log line, a metric and a bill can never disagree about a call.
+
+Accounting never fails the call it accounts for: it runs after the answer is stored, and a failure here
+is logged, not raised (a retrying client would otherwise store the same turn twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from backend.services.limits import Limits
+from contracts.accounting import UsageRecord
+from contracts.auth import Principal
+from contracts.ports import UsageRecorder
+from contracts.telemetry import CallEnded, CallSink
+
+log = structlog.get_logger("switchboard.calls")
+
+
+class CallLedger:
+    """Records, charges and reports finished calls. Services call ``ended`` exactly once per call."""
+
+    def __init__(
+        self,
+        usage: UsageRecorder,
+        sink: CallSink,
+        limits: Limits | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._usage = usage
+        self._sink = sink
+        self._limits = limits
+        self._clock = clock
+
+    @property
+    def sink(self) -> CallSink:
+        return self._sink
+
+    async def ended(self, principal: Principal, call: CallEnded) -> None:
+        try:
+            await self._usage.record(
+                UsageRecord(
+                    tenant_id=call.tenant_id,
+                    key_id=call.key_id,
+                    conversation_id=call.conversation_id,
+                    provider=call.deployment,
+                    model=call.model,
+                    agent=call.agent or f"({call.surface})",  # a protocol surface: no agent
+                    status=call.outcome,
+                    latency_ms=round(call.latency_s * 1000, 2),
+                    usage=call.usage,
+                    created_at=self._clock(),
+                )
+            )
+            if self._limits is not None:
+                await self._limits.charge_tokens(principal, call.usage.total_tokens)
+        except Exception as exc:
+            log.warning(
+                "call.accounting_failed",
+                error=type(exc).__name__,
+                surface=call.surface,
+                conversation_id=call.conversation_id or None,
+            )
+        self._sink.call_ended(call)
