@@ -214,6 +214,17 @@ class MetricsSettings(Struct, frozen=True, kw_only=True):
     ``<var_dir>/prometheus`` when it is not set, and empties it at start."""
 
 
+class PricingSettings(Struct, frozen=True, kw_only=True):
+    """What calls cost (docs/observability.md#cost)."""
+
+    table: Literal["genai-prices", "none"] = "genai-prices"
+    """``SWITCHBOARD_PRICE_TABLE``: ``genai-prices`` prices the models of OpenAI and Anthropic deployments
+    from that maintained table (bundled data, no network); ``none``: only ``SWITCHBOARD_PRICES``."""
+    prices: str = ""
+    """``SWITCHBOARD_PRICES``: ``deployment[:model]=input,output[,cache_read[,cache_write]]`` entries,
+    ``;``-separated, in US dollars per million tokens; they win over the table."""
+
+
 class Settings(Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
@@ -227,6 +238,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     routing: RoutingSettings = RoutingSettings()
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
+    pricing: PricingSettings = PricingSettings()
 
     def uses_redis(self, backend: str) -> bool:
         """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
@@ -298,6 +310,8 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_METRICS_AUTH": ("metrics", "auth"),
     "SWITCHBOARD_METRICS_TENANT_LABEL": ("metrics", "tenant_label"),
     "PROMETHEUS_MULTIPROC_DIR": ("metrics", "multiproc_dir"),
+    "SWITCHBOARD_PRICE_TABLE": ("pricing", "table"),
+    "SWITCHBOARD_PRICES": ("pricing", "prices"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 

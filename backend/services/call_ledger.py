@@ -1,5 +1,5 @@
-"""Where every turn and model call ends: one ``CallEnded`` in, then the usage record, the token charge
-and the ``CallSink`` (logs, metrics). Chat turns, protocol-surface calls, embeddings and realtime turns
+"""Where every turn and model call ends: one ``CallEnded`` in, then its price (``PriceBook``), the usage
+record, the token charge and the ``CallSink`` (logs, metrics). Chat turns, protocol-surface calls, embeddings and realtime turns
 all end here, so a log line, a metric and a bill can never disagree about a call.
 
 Accounting never fails the call it accounts for: it runs after the answer is stored, and a failure here
@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import msgspec
 import structlog
 
 from backend.services.limits import Limits
 from contracts.accounting import UsageRecord
 from contracts.auth import Principal
 from contracts.ports import UsageRecorder
+from contracts.pricing import PriceBook
 from contracts.telemetry import CallEnded, CallSink
 
 log = structlog.get_logger("switchboard.calls")
@@ -31,17 +33,24 @@ class CallLedger:
         sink: CallSink,
         limits: Limits | None,
         clock: Callable[[], datetime],
+        prices: PriceBook | None = None,
     ) -> None:
         self._usage = usage
         self._sink = sink
         self._limits = limits
         self._clock = clock
+        self._prices = prices
 
     @property
     def sink(self) -> CallSink:
         return self._sink
 
     async def ended(self, principal: Principal, call: CallEnded) -> None:
+        usage = call.usage
+        if self._prices is not None and call.cost_usd is None and (usage.input_tokens or usage.output_tokens):
+            cost = self._prices.cost(call.deployment, call.model, usage)
+            if cost is not None:
+                call = msgspec.structs.replace(call, cost_usd=cost)
         try:
             await self._usage.record(
                 UsageRecord(
@@ -55,6 +64,7 @@ class CallLedger:
                     latency_ms=round(call.latency_s * 1000, 2),
                     usage=call.usage,
                     created_at=self._clock(),
+                    cost_usd=call.cost_usd,
                 )
             )
             if self._limits is not None:

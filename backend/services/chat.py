@@ -69,6 +69,7 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.telemetry import CallSink, Outcome
 from contracts.tools import ToolContext
 from contracts.usage import Usage
@@ -94,6 +95,7 @@ class ChatService:
         options: ChatOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
         sink: CallSink | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
@@ -105,7 +107,9 @@ class ChatService:
         self._options = options or ChatOptions()
         self._clock = clock
         self._sink = sink or LogCallSink()
-        self._ledger = TurnLedger(CallLedger(usage, self._sink, limits, clock), self._options.log_prompts)
+        self._ledger = TurnLedger(
+            CallLedger(usage, self._sink, limits, clock, prices), self._options.log_prompts
+        )
 
     # -- preparing ----------------------------------------------------------------------------------------
 

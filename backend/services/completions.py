@@ -52,6 +52,7 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.telemetry import CallEnded, CallSink, Outcome
 from contracts.usage import Usage
 
@@ -104,6 +105,7 @@ class CompletionService:
         limits: Limits | None = None,
         clock: Callable[[], datetime] = utcnow,
         sink: CallSink | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self._providers = providers
         self._policies = policies
@@ -113,7 +115,7 @@ class CompletionService:
         self._limits = limits
         self._clock = clock
         self._sink = sink or LogCallSink()
-        self._calls = CallLedger(usage, self._sink, limits, clock)
+        self._calls = CallLedger(usage, self._sink, limits, clock, prices)
 
     # -- preparing ----------------------------------------------------------------------------------------
 

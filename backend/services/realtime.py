@@ -39,6 +39,7 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.realtime import (
     InputAudio,
     InputAudioCommit,
@@ -74,6 +75,7 @@ class RealtimeService:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         sink: CallSink | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
@@ -81,7 +83,7 @@ class RealtimeService:
         self._policies = policies
         self._checker = checker
         self._usage = usage
-        self._calls = CallLedger(usage, sink or LogCallSink(), limits, clock)
+        self._calls = CallLedger(usage, sink or LogCallSink(), limits, clock, prices)
         self._limits = limits
         self._clock = clock
 

@@ -22,6 +22,7 @@ from backend.settings import (
     LimitSettings,
     LogSettings,
     MetricsSettings,
+    PricingSettings,
     ProviderSettings,
     RoutingSettings,
     ServerSettings,
@@ -43,6 +44,7 @@ from contracts.ports import (
     ToolRegistryPort,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.providers import BuildContext
 from contracts.routing import HealthBoard, HealthPolicy
 from contracts.telemetry import CallSink, MetricsExposition
@@ -238,6 +240,7 @@ def chat_service(
     chat: ChatSettings,
     log: LogSettings,
     sink: CallSink,
+    prices: PriceBook,
 ) -> ChatService:
     return ChatService(
         catalog=catalog,
@@ -250,6 +253,7 @@ def chat_service(
         limits=limits,
         options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
         sink=sink,
+        prices=prices,
     )
 
 
@@ -262,6 +266,7 @@ def completion_service(
     background: BackgroundTasks,
     limits: Limits,
     sink: CallSink,
+    prices: PriceBook,
 ) -> CompletionService:
     return CompletionService(
         providers=providers,
@@ -272,6 +277,7 @@ def completion_service(
         background=background,
         limits=limits,
         sink=sink,
+        prices=prices,
     )
 
 
@@ -284,6 +290,7 @@ def realtime_service(
     usage: UsageRecorder,
     limits: Limits,
     sink: CallSink,
+    prices: PriceBook,
 ) -> RealtimeService:
     return RealtimeService(
         catalog=catalog,
@@ -294,6 +301,7 @@ def realtime_service(
         usage=usage,
         limits=limits,
         sink=sink,
+        prices=prices,
     )
 
 
@@ -377,3 +385,20 @@ def metered_call_sink(metering: Metering) -> CallSink:
 def metrics_exposition(metering: Metering) -> MetricsExposition:
     exposition: MetricsExposition = metering.exposition
     return exposition
+
+
+def price_book(pricing: PricingSettings, providers: ProviderSettings) -> PriceBook:
+    """``SWITCHBOARD_PRICES`` over the genai-prices table (loaded off the start-up path, and only when
+    an enabled instance is of a kind the table knows)."""
+    from backend.services.pricing import ConfiguredPriceBook, parse_prices
+    from backend.wiring.pricing import priced_deployments
+
+    table: PriceBook | None = None
+    deployments = priced_deployments(providers) if pricing.table == "genai-prices" else {}
+    if deployments:
+        from adapters.pricing.genai_prices_book import GenaiPricesBook, PricedAs
+
+        table = GenaiPricesBook(
+            {name: PricedAs(provider_id=pid, api_url=url) for name, (pid, url) in deployments.items()}
+        )
+    return ConfiguredPriceBook(parse_prices(pricing.prices), table)

@@ -25,6 +25,7 @@ from backend.wiring import factories as f
 from backend.wiring.files import file_problems
 from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
+from backend.wiring.pricing import pricing_problems
 from backend.wiring.providers import provider_problems
 from backend.wiring.resources import Database, Metering, RedisClient
 from backend.wiring.routes import configured_routes
@@ -41,6 +42,7 @@ from contracts.ports import (
     ToolRegistryPort,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.routing import HealthBoard
 from contracts.telemetry import CallSink, MetricsExposition
 
@@ -94,6 +96,7 @@ def table(settings: Settings) -> list[Provide]:
             close="aclose",  # no readiness ping: a third-party outage must not take every instance out of
         ),  # rotation; provider health is reported by GET /v1/providers
         *_telemetry(settings),
+        Provide(PriceBook, f.price_book, _price_label(settings)),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
@@ -131,6 +134,12 @@ def _telemetry(settings: Settings) -> list[Provide]:
     ]
 
 
+def _price_label(settings: Settings) -> str:
+    pricing = settings.pricing
+    table = "genai-prices" if pricing.table == "genai-prices" else "no table"
+    return f"SWITCHBOARD_PRICES + {table}" if pricing.prices.strip() else table
+
+
 def _route_label(settings: Settings) -> str:
     from backend.wiring.routes import configured_routes
 
@@ -156,6 +165,8 @@ class CompiledGraph:
 def compile_graph(settings: Settings) -> CompiledGraph:
     """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
     problems = provider_problems(settings.providers) + key_problems(settings.auth) + url_problems(settings)
+    if not problems:
+        problems = pricing_problems(settings.pricing, settings.providers)
     if not problems:
         problems = configured_routes(settings.routing, settings.providers)[1]
     for variable, choice in (
