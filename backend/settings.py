@@ -225,6 +225,28 @@ class PricingSettings(Struct, frozen=True, kw_only=True):
     ``;``-separated, in US dollars per million tokens; they win over the table."""
 
 
+class BudgetSettings(Struct, frozen=True, kw_only=True):
+    """Spending caps in US dollars (docs/budgets.md). 0: no cap."""
+
+    key_daily_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_KEY_DAILY_USD``: per API key per UTC day."""
+    key_monthly_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_KEY_MONTHLY_USD``: per API key per UTC calendar month."""
+    tenant_daily_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_TENANT_DAILY_USD``: per tenant (all its keys) per UTC day."""
+    tenant_monthly_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_TENANT_MONTHLY_USD``: per tenant per UTC calendar month."""
+    estimate_usd: Annotated[float, Meta(gt=0, le=1000)] = 0.05
+    """``SWITCHBOARD_BUDGET_ESTIMATE_USD``: reserved per call before it runs, replaced by its real cost
+    after; a budget can be overspent by at most this per call that was admitted last."""
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    """``SWITCHBOARD_BUDGET_BACKEND``: ``auto`` shares budgets through Redis when ``REDIS_URL`` is set."""
+
+    @property
+    def enabled(self) -> bool:
+        return any((self.key_daily_usd, self.key_monthly_usd, self.tenant_daily_usd, self.tenant_monthly_usd))
+
+
 class Settings(Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
@@ -239,6 +261,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     pricing: PricingSettings = PricingSettings()
+    budgets: BudgetSettings = BudgetSettings()
 
     def uses_redis(self, backend: str) -> bool:
         """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
@@ -312,6 +335,12 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "PROMETHEUS_MULTIPROC_DIR": ("metrics", "multiproc_dir"),
     "SWITCHBOARD_PRICE_TABLE": ("pricing", "table"),
     "SWITCHBOARD_PRICES": ("pricing", "prices"),
+    "SWITCHBOARD_BUDGET_KEY_DAILY_USD": ("budgets", "key_daily_usd"),
+    "SWITCHBOARD_BUDGET_KEY_MONTHLY_USD": ("budgets", "key_monthly_usd"),
+    "SWITCHBOARD_BUDGET_TENANT_DAILY_USD": ("budgets", "tenant_daily_usd"),
+    "SWITCHBOARD_BUDGET_TENANT_MONTHLY_USD": ("budgets", "tenant_monthly_usd"),
+    "SWITCHBOARD_BUDGET_ESTIMATE_USD": ("budgets", "estimate_usd"),
+    "SWITCHBOARD_BUDGET_BACKEND": ("budgets", "backend"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 

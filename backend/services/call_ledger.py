@@ -1,5 +1,5 @@
-"""Where every turn and model call ends: one ``CallEnded`` in, then its price (``PriceBook``), the usage
-record, the token charge and the ``CallSink`` (logs, metrics). Chat turns, protocol-surface calls, embeddings and realtime turns
+"""Where every turn and model call ends: one ``CallEnded`` in, then its price (``PriceBook``), the budget
+reservation settled with it, the usage record, the token charge and the ``CallSink`` (logs, metrics). Chat turns, protocol-surface calls, embeddings and realtime turns
 all end here, so a log line, a metric and a bill can never disagree about a call.
 
 Accounting never fails the call it accounts for: it runs after the answer is stored, and a failure here
@@ -14,6 +14,7 @@ from datetime import datetime
 import msgspec
 import structlog
 
+from backend.services.budgets import Budgets, Reservation
 from backend.services.limits import Limits
 from contracts.accounting import UsageRecord
 from contracts.auth import Principal
@@ -34,23 +35,27 @@ class CallLedger:
         limits: Limits | None,
         clock: Callable[[], datetime],
         prices: PriceBook | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._usage = usage
         self._sink = sink
         self._limits = limits
         self._clock = clock
         self._prices = prices
+        self._budgets = budgets
 
     @property
     def sink(self) -> CallSink:
         return self._sink
 
-    async def ended(self, principal: Principal, call: CallEnded) -> None:
+    async def ended(self, principal: Principal, call: CallEnded, budget: Reservation | None = None) -> None:
         usage = call.usage
         if self._prices is not None and call.cost_usd is None and (usage.input_tokens or usage.output_tokens):
             cost = self._prices.cost(call.deployment, call.model, usage)
             if cost is not None:
                 call = msgspec.structs.replace(call, cost_usd=cost)
+        if self._budgets is not None:
+            await self._budgets.settle(budget, call.cost_usd)
         try:
             await self._usage.record(
                 UsageRecord(

@@ -21,6 +21,7 @@ from datetime import datetime
 import structlog
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets, Reservation
 from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.output_screen import OutputScreen
@@ -96,6 +97,7 @@ class ChatService:
         clock: Callable[[], datetime] = utcnow,
         sink: CallSink | None = None,
         prices: PriceBook | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
@@ -107,8 +109,9 @@ class ChatService:
         self._options = options or ChatOptions()
         self._clock = clock
         self._sink = sink or LogCallSink()
+        self._budgets = budgets
         self._ledger = TurnLedger(
-            CallLedger(usage, self._sink, limits, clock, prices), self._options.log_prompts
+            CallLedger(usage, self._sink, limits, clock, prices, budgets), self._options.log_prompts
         )
 
     # -- preparing ----------------------------------------------------------------------------------------
@@ -141,7 +144,12 @@ class ChatService:
             input=outcome.text,
             context=ToolContext(tenant_id=tenant, conversation_id=conversation_id),
         )
-        lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        budget = await self._budgets.reserve(principal) if self._budgets is not None else None
+        try:
+            lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        except BaseException:
+            self._release(budget)
+            raise
         return PreparedTurn(
             principal=principal,
             conversation_id=conversation_id,
@@ -152,6 +160,7 @@ class ChatService:
             user_item=UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text),
             decisions=list(outcome.decisions),
             stream_lease=lease,
+            budget=budget,
         )
 
     def _agent(self, key: str | None) -> AgentDescriptor:
@@ -170,6 +179,12 @@ class ChatService:
         if prepared.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
             prepared.stream_lease = None
+        self._release(prepared.budget)
+
+    def _release(self, budget: Reservation | None) -> None:
+        """A reservation whose call will not be reported gives its estimate back (in the background)."""
+        if budget is not None and not budget.settled and self._budgets is not None:
+            self._background.spawn(self._budgets.settle(budget, 0.0))
 
     # -- running ------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import msgspec
 import structlog
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets, Reservation
 from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.turns import new_id, utcnow
@@ -76,6 +77,7 @@ class PreparedCall:
     started: float = field(default_factory=time.perf_counter)
     stream_lease: str | None = None
     conversation_id: str | None = None
+    budget: Reservation | None = None
     streamed: bool = False
     first_output: float | None = None
     """``perf_counter`` of the first streamed event (time to first token)."""
@@ -106,6 +108,7 @@ class CompletionService:
         clock: Callable[[], datetime] = utcnow,
         sink: CallSink | None = None,
         prices: PriceBook | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._providers = providers
         self._policies = policies
@@ -115,7 +118,8 @@ class CompletionService:
         self._limits = limits
         self._clock = clock
         self._sink = sink or LogCallSink()
-        self._calls = CallLedger(usage, self._sink, limits, clock, prices)
+        self._budgets = budgets
+        self._calls = CallLedger(usage, self._sink, limits, clock, prices, budgets)
 
     # -- preparing ----------------------------------------------------------------------------------------
 
@@ -136,7 +140,12 @@ class CompletionService:
         request, decisions, changed = await self._checked_input(policy, request)
         if self._limits is not None:
             await self._limits.admit_tokens(principal)
-        lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        budget = await self._budgets.reserve(principal) if self._budgets is not None else None
+        try:
+            lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        except BaseException:
+            self._release(budget)
+            raise
         return PreparedCall(
             principal=principal,
             surface=surface,
@@ -147,6 +156,7 @@ class CompletionService:
             decisions=decisions,
             store=store,
             stream_lease=lease,
+            budget=budget,
         )
 
     async def _checked_input(
@@ -179,6 +189,12 @@ class CompletionService:
         if call.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(call.principal, call.stream_lease))
             call.stream_lease = None
+        self._release(call.budget)
+
+    def _release(self, budget: Reservation | None) -> None:
+        """A reservation whose call will not be reported gives its estimate back (in the background)."""
+        if budget is not None and not budget.settled and self._budgets is not None:
+            self._background.spawn(self._budgets.settle(budget, 0.0))
 
     # -- running ------------------------------------------------------------------------------------------
 
@@ -294,6 +310,7 @@ class CompletionService:
             wire=None,
             policy=policy,
             decisions=[],
+            budget=await self._budgets.reserve(principal) if self._budgets is not None else None,
         )
         try:
             answer = await route.model.embed(_replace(request, inputs=tuple(checked)))
@@ -381,6 +398,7 @@ class CompletionService:
                 conversation_id=call.conversation_id or "",
                 error=error,
             ),
+            call.budget,
         )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from backend.services.budgets import Reservation
 from backend.services.call_ledger import CallLedger
 from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
@@ -59,6 +60,8 @@ class PreparedTurn:
     streamed: bool = False
     first_output: float | None = None
     """``perf_counter`` of the first text delta streamed (time to first token)."""
+    budget: Reservation | None = None
+    """The budget reservation held until the turn's end is reported."""
     reported: bool = False
     """The turn's end has been reported (``TurnLedger.record``): never twice."""
 
@@ -139,6 +142,7 @@ class TurnLedger:
                 conversation_id=prepared.conversation_id,
                 error=error,
             ),
+            prepared.budget,
         )
 
     def text(self, prepared: PreparedTurn, output: str) -> None:

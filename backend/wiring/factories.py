@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets
 from backend.services.chat import ChatOptions, ChatService
 from backend.services.completions import CompletionService
 from backend.services.drain import Drain
@@ -17,6 +18,7 @@ from backend.services.realtime import RealtimeService
 from backend.services.usage_buffer import BufferedUsageRecorder
 from backend.settings import (
     AuthSettings,
+    BudgetSettings,
     ChatSettings,
     ConfigError,
     LimitSettings,
@@ -31,6 +33,7 @@ from backend.settings import (
 )
 from backend.wiring.keys import static_key_entries
 from backend.wiring.resources import Database, Metering, RedisClient
+from contracts.budgets import BudgetStore
 from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
@@ -241,6 +244,7 @@ def chat_service(
     log: LogSettings,
     sink: CallSink,
     prices: PriceBook,
+    budgets: Budgets,
 ) -> ChatService:
     return ChatService(
         catalog=catalog,
@@ -254,6 +258,7 @@ def chat_service(
         options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
         sink=sink,
         prices=prices,
+        budgets=budgets,
     )
 
 
@@ -267,6 +272,7 @@ def completion_service(
     limits: Limits,
     sink: CallSink,
     prices: PriceBook,
+    budgets: Budgets,
 ) -> CompletionService:
     return CompletionService(
         providers=providers,
@@ -278,6 +284,7 @@ def completion_service(
         limits=limits,
         sink=sink,
         prices=prices,
+        budgets=budgets,
     )
 
 
@@ -402,3 +409,20 @@ def price_book(pricing: PricingSettings, providers: ProviderSettings) -> PriceBo
             {name: PricedAs(provider_id=pid, api_url=url) for name, (pid, url) in deployments.items()}
         )
     return ConfiguredPriceBook(parse_prices(pricing.prices), table)
+
+
+def memory_budget_store() -> BudgetStore:
+    from adapters.limits.memory_budgets import MemoryBudgetStore
+
+    return MemoryBudgetStore()
+
+
+def redis_budget_store(redis: RedisClient) -> BudgetStore:
+    from adapters.limits.redis_budgets import RedisBudgetStore
+
+    return RedisBudgetStore(redis.client)
+
+
+def budgets(store: BudgetStore, settings: BudgetSettings, limits: LimitSettings, sink: CallSink) -> Budgets:
+    """Spending caps; a store outage follows ``SWITCHBOARD_RATE_LIMIT_FAILURE``."""
+    return Budgets(store, settings, fail_closed=limits.on_backend_failure == "closed", sink=sink)

@@ -15,6 +15,7 @@ from typing import Any
 import svcs
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets
 from backend.services.chat import ChatService
 from backend.services.completions import CompletionService
 from backend.services.drain import Drain
@@ -30,6 +31,7 @@ from backend.wiring.providers import provider_problems
 from backend.wiring.resources import Database, Metering, RedisClient
 from backend.wiring.routes import configured_routes
 from backend.wiring.stores import url_problems
+from contracts.budgets import BudgetStore
 from contracts.ports import (
     AgentCatalog,
     ApiKeyStore,
@@ -97,6 +99,12 @@ def table(settings: Settings) -> list[Provide]:
         ),  # rotation; provider health is reported by GET /v1/providers
         *_telemetry(settings),
         Provide(PriceBook, f.price_book, _price_label(settings)),
+        (
+            Provide(BudgetStore, f.redis_budget_store, "RedisBudgetStore (shared by instances)")
+            if settings.uses_redis(settings.budgets.backend)
+            else Provide(BudgetStore, f.memory_budget_store, "MemoryBudgetStore")
+        ),
+        Provide(Budgets, f.budgets, _budget_label(settings)),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(UsageRecorder, f.sql_usage, "SqlAlchemyUsageRecorder (buffered)", close="aclose"),
@@ -140,6 +148,21 @@ def _price_label(settings: Settings) -> str:
     return f"SWITCHBOARD_PRICES + {table}" if pricing.prices.strip() else table
 
 
+def _budget_label(settings: Settings) -> str:
+    b = settings.budgets
+    caps = [
+        f"{name} ${cap:g}"
+        for name, cap in (
+            ("key/day", b.key_daily_usd),
+            ("key/month", b.key_monthly_usd),
+            ("tenant/day", b.tenant_daily_usd),
+            ("tenant/month", b.tenant_monthly_usd),
+        )
+        if cap > 0
+    ]
+    return f"Budgets ({', '.join(caps)})" if caps else "Budgets (no caps)"
+
+
 def _route_label(settings: Settings) -> str:
     from backend.wiring.routes import configured_routes
 
@@ -174,6 +197,7 @@ def compile_graph(settings: Settings) -> CompiledGraph:
         ("SWITCHBOARD_RATE_LIMIT_BACKEND", settings.limits.backend),
         ("SWITCHBOARD_STREAM_BACKEND", settings.streams.backend),
         ("SWITCHBOARD_ROUTING_BACKEND", settings.routing.backend),
+        ("SWITCHBOARD_BUDGET_BACKEND", settings.budgets.backend),
     ):
         if choice == "redis" and not settings.stores.redis_url:
             problems.append(f"{variable}=redis needs REDIS_URL")
