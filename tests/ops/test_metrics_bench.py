@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.bench.metrics import run
+from ops.bench.metrics import run, sink_cost_us
 
 
 async def test_the_benchmark_measures_each_row_with_metrics_off_and_on() -> None:
@@ -16,3 +16,7 @@ async def test_the_benchmark_measures_each_row_with_metrics_off_and_on() -> None
     ]
     assert all(r.off_cpu_us > 0 and r.on_cpu_us > 0 for r in rows)
     assert scrape_us > 0 and scrape_bytes > 1000  # the scrape has the series of the calls just made
+
+
+def test_the_collector_cost_is_measured() -> None:
+    assert 0 < sink_cost_us(calls=200) < 1000
