@@ -247,6 +247,17 @@ class BudgetSettings(Struct, frozen=True, kw_only=True):
         return any((self.key_daily_usd, self.key_monthly_usd, self.tenant_daily_usd, self.tenant_monthly_usd))
 
 
+class OtelSettings(Struct, frozen=True, kw_only=True):
+    """OpenTelemetry spans of finished calls (docs/observability.md#opentelemetry)."""
+
+    enabled: bool = False
+    """``SWITCHBOARD_OTEL``: one span per finished call (GenAI semantic conventions), exported by OTLP."""
+    endpoint: str = "http://127.0.0.1:4318"
+    """``SWITCHBOARD_OTEL_ENDPOINT``: the OTLP/HTTP receiver (a collector); spans go to ``/v1/traces``."""
+    service_name: str = "switchboard"
+    """``SWITCHBOARD_OTEL_SERVICE_NAME``: the ``service.name`` resource attribute."""
+
+
 class Settings(Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
@@ -262,6 +273,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     metrics: MetricsSettings = MetricsSettings()
     pricing: PricingSettings = PricingSettings()
     budgets: BudgetSettings = BudgetSettings()
+    otel: OtelSettings = OtelSettings()
 
     def uses_redis(self, backend: str) -> bool:
         """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
@@ -341,6 +353,9 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_BUDGET_TENANT_MONTHLY_USD": ("budgets", "tenant_monthly_usd"),
     "SWITCHBOARD_BUDGET_ESTIMATE_USD": ("budgets", "estimate_usd"),
     "SWITCHBOARD_BUDGET_BACKEND": ("budgets", "backend"),
+    "SWITCHBOARD_OTEL": ("otel", "enabled"),
+    "SWITCHBOARD_OTEL_ENDPOINT": ("otel", "endpoint"),
+    "SWITCHBOARD_OTEL_SERVICE_NAME": ("otel", "service_name"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 

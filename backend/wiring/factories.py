@@ -24,6 +24,7 @@ from backend.settings import (
     LimitSettings,
     LogSettings,
     MetricsSettings,
+    OtelSettings,
     PricingSettings,
     ProviderSettings,
     RoutingSettings,
@@ -32,7 +33,7 @@ from backend.settings import (
     StoreSettings,
 )
 from backend.wiring.keys import static_key_entries
-from backend.wiring.resources import Database, Metering, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient, Tracing
 from contracts.budgets import BudgetStore
 from contracts.errors import StoreUnavailable
 from contracts.ports import (
@@ -355,11 +356,8 @@ def redis_stream_log(redis: RedisClient) -> StreamLog:
 # -- telemetry ---------------------------------------------------------------------------------------------
 
 
-def log_call_sink() -> CallSink:
-    """Call outcomes go to the log only (metrics off)."""
-    from backend.telemetry.call_log import LogCallSink
-
-    return LogCallSink()
+def no_metering() -> Metering:
+    return Metering(None)
 
 
 def prometheus_metering(metrics: MetricsSettings, providers: ProviderDirectory) -> Metering:
@@ -382,11 +380,28 @@ def prometheus_metering(metrics: MetricsSettings, providers: ProviderDirectory) 
     )
 
 
-def metered_call_sink(metering: Metering) -> CallSink:
-    """Call outcomes go to the log and to the metrics."""
+def no_tracing() -> Tracing:
+    return Tracing(None)
+
+
+def otel_tracing(otel: OtelSettings, providers: ProviderSettings) -> Tracing:
+    """One span per finished call, exported by OTLP/HTTP in batches (imported only when on)."""
+    from adapters.telemetry.otel_spans import OtelCallSink, otlp_exporter
+
+    def provider_of(deployment: str) -> str:
+        return providers.kind_of(deployment)
+
+    return Tracing(
+        OtelCallSink(otlp_exporter(otel.endpoint), service_name=otel.service_name, provider_of=provider_of)
+    )
+
+
+def call_sink(metering: Metering, tracing: Tracing) -> CallSink:
+    """Call outcomes to the log, and to the metrics and spans that are on."""
     from backend.telemetry.call_log import CallSinks, LogCallSink
 
-    return CallSinks([LogCallSink(), metering.sink])
+    extra = [s for s in (metering.collector, tracing.sink) if s is not None]
+    return CallSinks([LogCallSink(), *extra]) if extra else LogCallSink()
 
 
 def metrics_exposition(metering: Metering) -> MetricsExposition:

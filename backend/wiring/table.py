@@ -28,7 +28,7 @@ from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
 from backend.wiring.pricing import pricing_problems
 from backend.wiring.providers import provider_problems
-from backend.wiring.resources import Database, Metering, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient, Tracing
 from backend.wiring.routes import configured_routes
 from backend.wiring.stores import url_problems
 from contracts.budgets import BudgetStore
@@ -131,15 +131,25 @@ def table(settings: Settings) -> list[Provide]:
 
 
 def _telemetry(settings: Settings) -> list[Provide]:
-    """Call outcomes to the log, and to Prometheus collectors when metrics are on."""
-    if not settings.metrics.enabled:
-        return [Provide(CallSink, f.log_call_sink, "LogCallSink (structlog)")]
-    mode = "multiprocess" if settings.metrics.multiproc_dir else "one process"
-    return [
-        Provide(Metering, f.prometheus_metering, f"PrometheusMetrics ({mode})", close="aclose"),
-        Provide(CallSink, f.metered_call_sink, "LogCallSink + PrometheusMetrics"),
-        Provide(MetricsExposition, f.metrics_exposition, "PrometheusMetrics (GET /metrics)"),
-    ]
+    """Call outcomes to the log, to Prometheus collectors and to OpenTelemetry spans when they are on."""
+    rows: list[Provide] = []
+    sinks = ["LogCallSink"]
+    if settings.metrics.enabled:
+        mode = "multiprocess" if settings.metrics.multiproc_dir else "one process"
+        rows += [
+            Provide(Metering, f.prometheus_metering, f"PrometheusMetrics ({mode})", close="aclose"),
+            Provide(MetricsExposition, f.metrics_exposition, "PrometheusMetrics (GET /metrics)"),
+        ]
+        sinks.append("PrometheusMetrics")
+    else:
+        rows.append(Provide(Metering, f.no_metering, "metrics off"))
+    if settings.otel.enabled:
+        label = f"OtelCallSink (OTLP/HTTP to {settings.otel.endpoint})"
+        rows.append(Provide(Tracing, f.otel_tracing, label, close="aclose"))
+        sinks.append("OtelCallSink")
+    else:
+        rows.append(Provide(Tracing, f.no_tracing, "spans off"))
+    return [*rows, Provide(CallSink, f.call_sink, " + ".join(sinks))]
 
 
 def _price_label(settings: Settings) -> str:
@@ -190,6 +200,8 @@ def compile_graph(settings: Settings) -> CompiledGraph:
     problems = provider_problems(settings.providers) + key_problems(settings.auth) + url_problems(settings)
     if not problems:
         problems = pricing_problems(settings.pricing, settings.providers)
+    if settings.otel.enabled and not settings.otel.endpoint.startswith(("http://", "https://")):
+        problems.append(f"SWITCHBOARD_OTEL_ENDPOINT: {settings.otel.endpoint!r} is not an http(s) URL")
     if not problems:
         problems = configured_routes(settings.routing, settings.providers)[1]
     for variable, choice in (
