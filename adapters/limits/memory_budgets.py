@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from contracts.budgets import BudgetRefusal, BudgetWindow
 
 NANO = 1_000_000_000
+PRUNE_AT = 10_000
+"""Windows kept before those of ended periods are swept."""
 
 
 def to_nano(usd: float) -> int:
@@ -52,9 +54,20 @@ class MemoryBudgetStore:
         self, windows: Sequence[BudgetWindow], lease: str, reserved_usd: float, spent_usd: float
     ) -> None:
         for window in windows:
-            self._held.get(window.key, {}).pop(lease, None)
+            held = self._held.get(window.key)
+            if held is not None:
+                held.pop(lease, None)
+                if not held:
+                    del self._held[window.key]
             spent, _ = self._spent.get(window.key, (0, 0.0))
             self._spent[window.key] = (spent + to_nano(spent_usd), window.resets_at)
+        if len(self._spent) > PRUNE_AT:
+            self._prune(self._clock())
+
+    def _prune(self, now: float) -> None:
+        """Forget the windows of periods that have ended (their keys are never asked for again)."""
+        for key in [key for key, (_, ends) in self._spent.items() if ends <= now]:
+            del self._spent[key]
 
     async def committed(self, window: BudgetWindow) -> float:
         return self._committed(window, self._clock()) / NANO

@@ -105,3 +105,17 @@ async def test_the_refusal_names_the_budget_its_spend_and_its_reset(store: Budge
     assert exc.resets_at == 1_798_761_600.0  # 2027-01-01 00:00 UTC
     assert exc.retry_after == exc.resets_at - now
     assert "resets at 2027-01-01 00:00 UTC" in exc.detail
+
+
+async def test_the_memory_store_forgets_ended_periods() -> None:
+    now = [1000.0]
+    store = MemoryBudgetStore(clock=lambda: now[0])
+    for n in range(10_001):
+        window = BudgetWindow(name="key_daily", key=f"t:key:k{n}:day", cap_usd=1.0, resets_at=1500.0)
+        await store.reserve([window], "a", 0.1, lease_s=60)
+        await store.settle([window], "a", 0.1, 0.05)
+    now[0] = 2000.0  # every period above has ended
+    late = BudgetWindow(name="key_daily", key="t:key:late:day", cap_usd=1.0, resets_at=3000.0)
+    await store.reserve([late], "b", 0.1, lease_s=60)
+    await store.settle([late], "b", 0.1, 0.05)
+    assert len(store._spent) == 1 and not store._held
