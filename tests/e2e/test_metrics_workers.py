@@ -1,8 +1,12 @@
 """``switchboard serve --workers 2`` with metrics on: every scrape, whichever worker answers it, counts the
-calls of both workers (prometheus-client multiprocess mode), and a previous run's files are not counted."""
+calls of both workers (prometheus-client multiprocess mode), and a previous run's files are not counted.
+
+Without multiprocess mode this fails: concurrent turns spread over both workers (8 and 8 here), and a
+scrape shows only its own worker's count."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -33,14 +37,18 @@ async def test_two_workers_are_summed_in_every_scrape(tmp_path: Path) -> None:
         "SWITCHBOARD_API_KEYS": "key-a:tenant-a:chat",
         "SWITCHBOARD_METRICS": "true",
         "SWITCHBOARD_METRICS_AUTH": "none",
+        "SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS": "30",  # turns overlap: both workers take some
     }
-    with running_service(env, var_dir=var_dir, args=("--workers", "2"), timeout_s=60) as service:
-        for n in range(CALLS):
-            async with httpx.AsyncClient(base_url=service.url) as http:  # new connections: both workers
-                answer = await http.post(
+    with running_service(env, var_dir=var_dir, args=("--workers", "2"), timeout_s=90) as service:
+
+        async def turn(n: int) -> httpx.Response:
+            async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:  # a connection each
+                return await http.post(
                     "/v1/chat", json={"message": f"turn {n}"}, headers={"Authorization": "Bearer key-a"}
                 )
-                assert answer.status_code == 200, service.log()
+
+        answers = await asyncio.gather(*(turn(n) for n in range(CALLS)))
+        assert [a.status_code for a in answers] == [200] * CALLS, service.log()
         scrapes = []
         for _ in range(6):
             async with httpx.AsyncClient(base_url=service.url) as http:
