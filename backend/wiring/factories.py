@@ -438,6 +438,25 @@ def redis_budget_store(redis: RedisClient) -> BudgetStore:
     return RedisBudgetStore(redis.client)
 
 
-def budgets(store: BudgetStore, settings: BudgetSettings, limits: LimitSettings, sink: CallSink) -> Budgets:
-    """Spending caps; a store outage follows ``SWITCHBOARD_RATE_LIMIT_FAILURE``."""
+def budgets(
+    store: BudgetStore,
+    settings: BudgetSettings,
+    limits: LimitSettings,
+    sink: CallSink,
+    pricing: PricingSettings,
+    providers: ProviderSettings,
+) -> Budgets:
+    """Spending caps; a store outage follows ``SWITCHBOARD_RATE_LIMIT_FAILURE``. Caps over providers that
+    nothing prices would never be reached: that is logged at start-up."""
+    from backend.wiring.pricing import priced_deployments
+
+    table = priced_deployments(providers) if pricing.table == "genai-prices" else {}
+    if settings.enabled and not pricing.prices.strip() and not table:
+        import structlog
+
+        structlog.get_logger("switchboard.config").warning(
+            "budgets.nothing_priced",
+            detail="budgets are set but no enabled provider has a price (set SWITCHBOARD_PRICES): "
+            "unpriced calls cost 0 against them",
+        )
     return Budgets(store, settings, fail_closed=limits.on_backend_failure == "closed", sink=sink)

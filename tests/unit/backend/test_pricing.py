@@ -129,3 +129,27 @@ def test_unknown_models_and_local_endpoints_stay_unpriced(table: GenaiPricesBook
     assert table.cost("openai", "no-such-model-xyz", CACHED) is None
     assert table.cost("local", "gpt-4o", CACHED) is None  # a local server is not billed as OpenAI
     assert table.cost("scripted", "scripted-1", CACHED) is None
+
+
+def test_budgets_over_providers_nothing_prices_are_warned_about_at_start_up() -> None:
+    from structlog.testing import capture_logs
+
+    from adapters.limits.memory_budgets import MemoryBudgetStore
+    from backend.telemetry.call_log import LogCallSink
+    from backend.wiring.factories import budgets
+
+    def warnings(**env: str) -> list[str]:
+        settings = load_settings({"SWITCHBOARD_BUDGET_KEY_DAILY_USD": "1", **env}, dotenv=None)
+        with capture_logs() as logs:
+            budgets(
+                MemoryBudgetStore(),
+                settings.budgets,
+                settings.limits,
+                LogCallSink(),
+                settings.pricing,
+                settings.providers,
+            )
+        return [entry["event"] for entry in logs]
+
+    assert warnings() == ["budgets.nothing_priced"]  # the offline provider has no price
+    assert warnings(SWITCHBOARD_PRICES="scripted=1,2") == []
