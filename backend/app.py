@@ -24,6 +24,7 @@ from backend.http.controllers.chat import ChatController
 from backend.http.controllers.conversations import ConversationController
 from backend.http.controllers.guardrails import GuardrailController
 from backend.http.controllers.health import HealthController
+from backend.http.controllers.metrics import metrics_route
 from backend.http.controllers.realtime import realtime
 from backend.http.controllers.usage import usage_summary
 from backend.http.local_assets import asset_routers, docs_render_plugins, home
@@ -90,6 +91,7 @@ def create_app(
             AnthropicMessagesController,
             home,
             *asset_routers(),
+            *([metrics_route(settings.metrics)] if settings.metrics.enabled else []),
         ],
         plugins=[SvcsPlugin(registry, startup)],
         middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware()],

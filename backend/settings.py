@@ -197,6 +197,67 @@ class LogSettings(Struct, frozen=True, kw_only=True):
     """``SWITCHBOARD_LOG_PROMPTS``: include prompt and answer text in logs (debugging only)."""
 
 
+class MetricsSettings(Struct, frozen=True, kw_only=True):
+    """Prometheus metrics (docs/observability.md)."""
+
+    enabled: bool = False
+    """``SWITCHBOARD_METRICS``: serve ``GET /metrics`` (Prometheus text format) and collect the metrics."""
+    auth: Literal["operator", "none"] = "operator"
+    """``SWITCHBOARD_METRICS_AUTH``: ``operator`` needs a key with the ``operator`` scope
+    (``Authorization: Bearer``); ``none`` leaves ``/metrics`` open (only behind a network boundary)."""
+    tenant_label: bool = False
+    """``SWITCHBOARD_METRICS_TENANT_LABEL``: add a ``tenant`` label to the call, token and cost series
+    (one series per tenant: only with a bounded number of tenants)."""
+    multiproc_dir: str = ""
+    """``PROMETHEUS_MULTIPROC_DIR``: a directory shared by the worker processes of one instance, for
+    prometheus-client's multiprocess mode. ``switchboard serve`` with several workers uses
+    ``<var_dir>/prometheus`` when it is not set, and empties it at start."""
+
+
+class PricingSettings(Struct, frozen=True, kw_only=True):
+    """What calls cost (docs/observability.md#cost)."""
+
+    table: Literal["genai-prices", "none"] = "genai-prices"
+    """``SWITCHBOARD_PRICE_TABLE``: ``genai-prices`` prices the models of OpenAI and Anthropic deployments
+    from that maintained table (bundled data, no network); ``none``: only ``SWITCHBOARD_PRICES``."""
+    prices: str = ""
+    """``SWITCHBOARD_PRICES``: ``deployment[:model]=input,output[,cache_read[,cache_write]]`` entries,
+    ``;``-separated, in US dollars per million tokens; they win over the table."""
+
+
+class BudgetSettings(Struct, frozen=True, kw_only=True):
+    """Spending caps in US dollars (docs/budgets.md). 0: no cap."""
+
+    key_daily_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_KEY_DAILY_USD``: per API key per UTC day."""
+    key_monthly_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_KEY_MONTHLY_USD``: per API key per UTC calendar month."""
+    tenant_daily_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_TENANT_DAILY_USD``: per tenant (all its keys) per UTC day."""
+    tenant_monthly_usd: Annotated[float, Meta(ge=0)] = 0.0
+    """``SWITCHBOARD_BUDGET_TENANT_MONTHLY_USD``: per tenant per UTC calendar month."""
+    estimate_usd: Annotated[float, Meta(gt=0, le=1000)] = 0.05
+    """``SWITCHBOARD_BUDGET_ESTIMATE_USD``: reserved per call before it runs, replaced by its real cost
+    after; a budget can be overspent by at most this per call that was admitted last."""
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    """``SWITCHBOARD_BUDGET_BACKEND``: ``auto`` shares budgets through Redis when ``REDIS_URL`` is set."""
+
+    @property
+    def enabled(self) -> bool:
+        return any((self.key_daily_usd, self.key_monthly_usd, self.tenant_daily_usd, self.tenant_monthly_usd))
+
+
+class OtelSettings(Struct, frozen=True, kw_only=True):
+    """OpenTelemetry spans of finished calls (docs/observability.md#opentelemetry)."""
+
+    enabled: bool = False
+    """``SWITCHBOARD_OTEL``: one span per finished call (GenAI semantic conventions), exported by OTLP."""
+    endpoint: str = "http://127.0.0.1:4318"
+    """``SWITCHBOARD_OTEL_ENDPOINT``: the OTLP/HTTP receiver (a collector); spans go to ``/v1/traces``."""
+    service_name: str = "switchboard"
+    """``SWITCHBOARD_OTEL_SERVICE_NAME``: the ``service.name`` resource attribute."""
+
+
 class Settings(Struct, frozen=True, kw_only=True):
     warnings: tuple[str, ...] = ()
     """Environment problems that do not stop startup (``backend/environment_check.py``); logged."""
@@ -209,6 +270,10 @@ class Settings(Struct, frozen=True, kw_only=True):
     streams: StreamSettings = StreamSettings()
     routing: RoutingSettings = RoutingSettings()
     log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    pricing: PricingSettings = PricingSettings()
+    budgets: BudgetSettings = BudgetSettings()
+    otel: OtelSettings = OtelSettings()
 
     def uses_redis(self, backend: str) -> bool:
         """Whether a ``auto|memory|redis`` backend choice resolves to Redis."""
@@ -276,6 +341,21 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_LOG_LEVEL": ("log", "level"),
     "SWITCHBOARD_LOG_FORMAT": ("log", "format"),
     "SWITCHBOARD_LOG_PROMPTS": ("log", "prompts"),
+    "SWITCHBOARD_METRICS": ("metrics", "enabled"),
+    "SWITCHBOARD_METRICS_AUTH": ("metrics", "auth"),
+    "SWITCHBOARD_METRICS_TENANT_LABEL": ("metrics", "tenant_label"),
+    "PROMETHEUS_MULTIPROC_DIR": ("metrics", "multiproc_dir"),
+    "SWITCHBOARD_PRICE_TABLE": ("pricing", "table"),
+    "SWITCHBOARD_PRICES": ("pricing", "prices"),
+    "SWITCHBOARD_BUDGET_KEY_DAILY_USD": ("budgets", "key_daily_usd"),
+    "SWITCHBOARD_BUDGET_KEY_MONTHLY_USD": ("budgets", "key_monthly_usd"),
+    "SWITCHBOARD_BUDGET_TENANT_DAILY_USD": ("budgets", "tenant_daily_usd"),
+    "SWITCHBOARD_BUDGET_TENANT_MONTHLY_USD": ("budgets", "tenant_monthly_usd"),
+    "SWITCHBOARD_BUDGET_ESTIMATE_USD": ("budgets", "estimate_usd"),
+    "SWITCHBOARD_BUDGET_BACKEND": ("budgets", "backend"),
+    "SWITCHBOARD_OTEL": ("otel", "enabled"),
+    "SWITCHBOARD_OTEL_ENDPOINT": ("otel", "endpoint"),
+    "SWITCHBOARD_OTEL_SERVICE_NAME": ("otel", "service_name"),
 }
 """Every scalar variable and the field it sets (docs/configuration.md mirrors this table)."""
 

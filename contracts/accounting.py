@@ -19,3 +19,5 @@ class UsageRecord(Struct, frozen=True, kw_only=True):
     latency_ms: float
     usage: Usage
     created_at: datetime
+    cost_usd: float | None = None
+    """US dollars; None when the model has no known price (docs/observability.md#cost)."""

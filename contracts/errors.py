@@ -139,6 +139,29 @@ class RateLimited(DomainError):
         self.remaining = remaining
 
 
+class BudgetExceeded(RateLimited):
+    """A spending cap in US dollars was reached (``budget``: ``key_daily``, ``key_monthly``,
+    ``tenant_daily``, ``tenant_monthly``); it resets at ``resets_at`` (unix seconds)."""
+
+    code = "budget_exceeded"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        budget: str,
+        limit_usd: float,
+        spent_usd: float,
+        resets_at: float,
+        retry_after: float,
+    ) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.budget = budget
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.resets_at = resets_at
+
+
 class StoreUnavailable(DomainError):
     """A store (database, Redis) is down or its pool is exhausted. Retry later."""
 

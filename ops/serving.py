@@ -100,6 +100,8 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> NoR
 
     import uvicorn
 
+    if settings.metrics.enabled:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = prepare_multiproc_dir(settings)  # the workers inherit it
     uvicorn.run(
         "ops.serving:worker_app",
         factory=True,
@@ -113,3 +115,16 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> NoR
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def prepare_multiproc_dir(settings: Settings) -> str:
+    """The directory of prometheus-client's multiprocess mode for this instance's workers
+    (``PROMETHEUS_MULTIPROC_DIR``, else ``<var_dir>/prometheus``), emptied of a previous run's files:
+    they would otherwise be summed with the new workers' (docs/observability.md)."""
+    from pathlib import Path
+
+    directory = Path(settings.metrics.multiproc_dir or Path(settings.server.var_dir) / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return str(directory.resolve())

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -126,6 +127,9 @@ class UsageRow(Base):
     cached_tokens: Mapped[int] = mapped_column(Integer)
     reasoning_tokens: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """US dollars; NULL when the model has no known price."""
 
 
 metadata = Base.metadata

@@ -15,7 +15,14 @@ from contracts.accounting import UsageRecord
 from contracts.usage import Usage
 
 _table = cast(Table, UsageRow.__table__)
-_USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cache_write_tokens",
+)
 
 
 def _record(row: Row[Any]) -> UsageRecord:
@@ -30,6 +37,7 @@ def _record(row: Row[Any]) -> UsageRecord:
         latency_ms=row.latency_ms,
         created_at=row.created_at,
         usage=Usage(**{name: getattr(row, name) for name in _USAGE_FIELDS}),
+        cost_usd=row.cost_usd,
     )
 
 
@@ -58,6 +66,7 @@ class SqlAlchemyUsageRecorder:
                 "status": r.status,
                 "latency_ms": r.latency_ms,
                 "created_at": r.created_at,
+                "cost_usd": r.cost_usd,
                 **{name: getattr(r.usage, name) for name in _USAGE_FIELDS},
             }
             for r in records

@@ -8,6 +8,7 @@ Bodies never carry tracebacks, secrets or prompt text.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from litestar.types import ExceptionHandlersMap
 from backend.http.body_request import EMPTY_BODY
 from backend.http.ratelimit_headers import rate_limit_headers
 from contracts.errors import (
+    BudgetExceeded,
     DomainError,
     Forbidden,
     GuardrailBlocked,
@@ -43,6 +45,7 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     InvalidRequest: (422, "Invalid request"),
     GuardrailBlocked: (422, "Blocked by a guardrail"),
+    BudgetExceeded: (429, "Budget exhausted"),
     RateLimited: (429, "Rate limit reached"),
     StoreUnavailable: (503, "Store unavailable"),
     ShuttingDown: (503, "Shutting down"),
@@ -76,6 +79,17 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     failure: str | None = None
     attempts: list[Attempt] | None = None
     request_id: str | None = None
+    budget: Budget | None = None
+
+
+class Budget(msgspec.Struct, kw_only=True):
+    """Which spending cap refused the call (``budget_exceeded``)."""
+
+    name: str
+    limit_usd: float
+    spent_usd: float
+    resets_at: str
+    """ISO 8601, UTC: when the period ends and the budget is available again."""
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Problem]:
@@ -121,7 +135,14 @@ def from_domain(exc: DomainError) -> tuple[Problem, dict[str, str]]:
         extra["field"] = exc.field
     if isinstance(exc, GuardrailBlocked):
         extra["decision"] = exc.decision
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, BudgetExceeded):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        extra["retryable"] = True
+        resets = datetime.fromtimestamp(exc.resets_at, UTC).isoformat().replace("+00:00", "Z")
+        extra["budget"] = Budget(
+            name=exc.budget, limit_usd=exc.limit_usd, spent_usd=round(exc.spent_usd, 9), resets_at=resets
+        )
+    elif isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
         extra["retryable"] = True

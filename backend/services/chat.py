@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
 
 import structlog
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets, Reservation
+from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.output_screen import OutputScreen
 from backend.services.turns import (
@@ -32,6 +35,7 @@ from backend.services.turns import (
     step_item,
     utcnow,
 )
+from backend.telemetry.call_log import LogCallSink
 from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
 from contracts.chat import ChatRequest, ChatResult
@@ -66,6 +70,8 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
+from contracts.telemetry import CallSink, Outcome
 from contracts.tools import ToolContext
 from contracts.usage import Usage
 
@@ -89,6 +95,9 @@ class ChatService:
         limits: Limits | None = None,
         options: ChatOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sink: CallSink | None = None,
+        prices: PriceBook | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
@@ -99,7 +108,11 @@ class ChatService:
         self._limits = limits
         self._options = options or ChatOptions()
         self._clock = clock
-        self._ledger = TurnLedger(usage, limits, clock, self._options.log_prompts)
+        self._sink = sink or LogCallSink()
+        self._budgets = budgets
+        self._ledger = TurnLedger(
+            CallLedger(usage, self._sink, limits, clock, prices, budgets), self._options.log_prompts
+        )
 
     # -- preparing ----------------------------------------------------------------------------------------
 
@@ -131,7 +144,12 @@ class ChatService:
             input=outcome.text,
             context=ToolContext(tenant_id=tenant, conversation_id=conversation_id),
         )
-        lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        budget = await self._budgets.reserve(principal) if self._budgets is not None else None
+        try:
+            lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        except BaseException:
+            self._release(budget)
+            raise
         return PreparedTurn(
             principal=principal,
             conversation_id=conversation_id,
@@ -142,6 +160,7 @@ class ChatService:
             user_item=UserMessage(id=new_id(), created_at=self._clock(), text=outcome.text),
             decisions=list(outcome.decisions),
             stream_lease=lease,
+            budget=budget,
         )
 
     def _agent(self, key: str | None) -> AgentDescriptor:
@@ -160,6 +179,12 @@ class ChatService:
         if prepared.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
             prepared.stream_lease = None
+        self._release(prepared.budget)
+
+    def _release(self, budget: Reservation | None) -> None:
+        """A reservation whose call will not be reported gives its estimate back (in the background)."""
+        if budget is not None and not budget.settled and self._budgets is not None:
+            self._background.spawn(self._budgets.settle(budget, 0.0))
 
     # -- running ------------------------------------------------------------------------------------------
 
@@ -173,7 +198,9 @@ class ChatService:
             Exception
         ) as exc:  # a provider failure or an adapter bug: stored as a failed stream is (docs/errors.md)
             attempts = exc.attempts if isinstance(exc, ProviderUnavailable) else ()
-            await self._store(prepared, "", [], "failed", target.model_name, attempts=attempts)
+            await self._store(
+                prepared, "", [], "failed", target.model_name, attempts=attempts, error=_error_of(exc)
+            )
             raise
         steps = [step_item(s, self._clock()) for s in result.steps if not isinstance(s, AgentHandoff)]
         answered = Answered(
@@ -197,7 +224,9 @@ class ChatService:
         prepared.decisions.extend(outcome.decisions)
         model, provider = answered.model, answered.provider
         if not outcome.allowed:
-            await self._ledger.record(prepared, usage, "blocked", model, provider=provider)
+            await self._ledger.record(
+                prepared, usage, "blocked", model, provider=provider, attempts=answered.attempts
+            )
             await self._store(prepared, "", steps, "blocked", model, provider=provider)
             raise GuardrailBlocked(outcome.decisions[-1])
         answer = self._answer(prepared, outcome.text, answered.agent, model, "completed", provider)
@@ -206,7 +235,7 @@ class ChatService:
         await self._ledger.record(
             prepared, usage, "completed", model, provider=provider, attempts=answered.attempts
         )
-        self._ledger.completed(prepared, usage, answered, output)
+        self._ledger.text(prepared, output)
         return ChatResult(
             conversation_id=prepared.conversation_id,
             message_id=answer.id,
@@ -235,11 +264,14 @@ class ChatService:
         closes the provider stream and stores the partial turn in the background. The turn's
         concurrent-stream slot is released however the stream ends.
         """
+        prepared.streamed = True
+        self._sink.stream_opened("chat")
         try:
             async with contextlib.aclosing(self._stream_turn(prepared)) as events:
                 async for event in events:
                     yield event
         finally:
+            self._sink.stream_closed("chat")
             self.abandon(prepared)
 
     async def _stream_turn(self, prepared: PreparedTurn) -> AsyncGenerator[StreamEvent, None]:
@@ -265,6 +297,8 @@ class ChatService:
                         finished = event
                         continue
                     if isinstance(event, TextDelta):
+                        if prepared.first_output is None:
+                            prepared.first_output = time.perf_counter()
                         text.append(event.delta)
                         released = screen.admit(event.delta)  # raises GuardrailBlocked
                         if not released:
@@ -287,20 +321,26 @@ class ChatService:
         except (asyncio.CancelledError, GeneratorExit):
             if not prepared.stored:
                 partial = screen.partial("".join(text))  # never more than the client was allowed to see
-                self._background.spawn(self._store(prepared, partial, steps, "cancelled", model))
+                self._background.spawn(
+                    self._store(prepared, partial, steps, "cancelled", model, error="client_gone")
+                )
             raise
         except DomainError as exc:
             attempts = exc.attempts if isinstance(exc, ProviderUnavailable) else ()
             if not prepared.stored:
                 blocked = isinstance(exc, GuardrailBlocked)  # by a streamed output rule
-                status, partial = ("blocked", "") if blocked else ("failed", screen.partial("".join(text)))
-                await self._store(prepared, partial, steps, status, model, attempts=attempts)
+                status: Outcome = "blocked" if blocked else "failed"
+                partial = "" if blocked else screen.partial("".join(text))
+                await self._store(
+                    prepared, partial, steps, status, model, attempts=attempts, error=_error_of(exc)
+                )
             yield Failed(conversation_id=cid, error=exc.info(), attempts=attempts)
             return
         except Exception as exc:  # an adapter bug: still a clean end and a consistent history
             log.error("chat.stream_failed", error=type(exc).__name__, conversation_id=cid, exc_info=exc)
             if not prepared.stored:
-                await self._store(prepared, screen.partial("".join(text)), steps, "failed", model)
+                partial = screen.partial("".join(text))
+                await self._store(prepared, partial, steps, "failed", model, error="internal")
             info = ErrorInfo(
                 code="internal", detail="the run failed unexpectedly; it has been logged", retryable=True
             )
@@ -353,22 +393,29 @@ class ChatService:
         prepared: PreparedTurn,
         text: str,
         steps: list[ConversationItem],
-        status: str,
+        status: Outcome,
         model: str,
         *,
         provider: str | None = None,
         attempts: tuple[Attempt, ...] = (),
+        error: str = "",
     ) -> None:
         """Store an unfinished turn (cancelled, failed, blocked); never raises."""
         answer = self._answer(prepared, text, prepared.agent.key, model, status, provider)
         try:
             await self._append(prepared, [prepared.user_item, *steps, answer])
-            if status != "blocked":  # a blocked turn was accounted for with its real usage
-                await self._ledger.record(prepared, Usage(), status, model, attempts=attempts)
         except Exception:
             log.exception("chat.store_partial_failed", conversation_id=prepared.conversation_id)
-        log.info("chat.ended", status=status, conversation_id=prepared.conversation_id)
+        if not prepared.reported:  # a turn blocked after it finished was reported with its real usage
+            await self._ledger.record(prepared, Usage(), status, model, attempts=attempts, error=error)
 
     async def drain(self) -> None:
         """Wait for background work (partial turns of cancelled streams)."""
         await self._background.drain()
+
+
+def _error_of(exc: BaseException) -> str:
+    """The error class a report names: the failure class of a provider failure, else the error code."""
+    if isinstance(exc, ProviderUnavailable):
+        return exc.failure or "unavailable"
+    return exc.info().code if isinstance(exc, DomainError) else "internal"

@@ -21,14 +21,17 @@ import msgspec
 import structlog
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets, Reservation
+from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.turns import new_id, utcnow
-from contracts.accounting import UsageRecord
+from backend.telemetry.call_log import LogCallSink
 from contracts.auth import Principal
 from contracts.conversations import AssistantMessage, ConversationItem, UserMessage
 from contracts.errors import GuardrailBlocked, ProviderUnavailable
 from contracts.guardrails import GuardrailDecision, GuardrailPolicy
 from contracts.models import (
+    Attempt,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelDone,
@@ -50,6 +53,8 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
+from contracts.telemetry import CallEnded, CallSink, Outcome
 from contracts.usage import Usage
 
 log = structlog.get_logger("switchboard.completions")
@@ -72,6 +77,10 @@ class PreparedCall:
     started: float = field(default_factory=time.perf_counter)
     stream_lease: str | None = None
     conversation_id: str | None = None
+    budget: Reservation | None = None
+    streamed: bool = False
+    first_output: float | None = None
+    """``perf_counter`` of the first streamed event (time to first token)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +106,20 @@ class CompletionService:
         background: BackgroundTasks | None = None,
         limits: Limits | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sink: CallSink | None = None,
+        prices: PriceBook | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._providers = providers
         self._policies = policies
         self._checker = checker
-        self._usage = usage
         self._sessions = sessions
         self._background = background or BackgroundTasks()
         self._limits = limits
         self._clock = clock
+        self._sink = sink or LogCallSink()
+        self._budgets = budgets
+        self._calls = CallLedger(usage, self._sink, limits, clock, prices, budgets)
 
     # -- preparing ----------------------------------------------------------------------------------------
 
@@ -126,7 +140,12 @@ class CompletionService:
         request, decisions, changed = await self._checked_input(policy, request)
         if self._limits is not None:
             await self._limits.admit_tokens(principal)
-        lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        budget = await self._budgets.reserve(principal) if self._budgets is not None else None
+        try:
+            lease = await self._limits.open_stream(principal) if streaming and self._limits else None
+        except BaseException:
+            self._release(budget)
+            raise
         return PreparedCall(
             principal=principal,
             surface=surface,
@@ -137,6 +156,7 @@ class CompletionService:
             decisions=decisions,
             store=store,
             stream_lease=lease,
+            budget=budget,
         )
 
     async def _checked_input(
@@ -169,6 +189,12 @@ class CompletionService:
         if call.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(call.principal, call.stream_lease))
             call.stream_lease = None
+        self._release(call.budget)
+
+    def _release(self, budget: Reservation | None) -> None:
+        """A reservation whose call will not be reported gives its estimate back (in the background)."""
+        if budget is not None and not budget.settled and self._budgets is not None:
+            self._background.spawn(self._budgets.settle(budget, 0.0))
 
     # -- running ------------------------------------------------------------------------------------------
 
@@ -180,17 +206,14 @@ class CompletionService:
             else:
                 answered = await call.route.model.complete(call.request)
         except ProviderUnavailable as exc:
-            await self._record(call, Usage(), "failed", call.route.provider.name, call.route.model_name)
-            log.info(
-                "completions.failed", route=call.route.route, failure=exc.failure, attempts=len(exc.attempts)
-            )
+            await self._failed(call, exc)
             raise
         body = answered.body if isinstance(answered, WireAnswer) else None
         response = answered.response if isinstance(answered, WireAnswer) else answered
         outcome = await self._checker.check(call.policy, "output", response.text)
         call.decisions.extend(outcome.decisions)
         if not outcome.allowed:
-            await self._record(call, response.usage, "blocked", response.provider, response.model)
+            await self._record(call, response, "blocked", error="guardrail_blocked")
             raise GuardrailBlocked(outcome.decisions[-1])
         if outcome.text != response.text:
             response, body = _replace(response, text=outcome.text), None
@@ -210,9 +233,13 @@ class CompletionService:
         )
         text: list[str] = []
         finished = False
+        call.streamed = True
+        self._sink.stream_opened(call.surface)
         try:
             async for event in events:
                 done = _done_of(event)
+                if call.first_output is None:
+                    call.first_output = time.perf_counter()
                 if done is None:
                     if screen is not None and type(event) is ModelTextDelta:
                         released = screen.feed(event.delta)
@@ -232,8 +259,8 @@ class CompletionService:
                 outcome = await self._checker.check(call.policy, "output", response.text)
                 call.decisions.extend(outcome.decisions)
                 if not outcome.allowed:
-                    await self._record(call, response.usage, "blocked", response.provider, response.model)
                     finished = True
+                    await self._record(call, response, "blocked", error="guardrail_blocked")
                     raise GuardrailBlocked(outcome.decisions[-1])
                 await self._finish(call, response, "completed")
                 finished = True
@@ -241,16 +268,21 @@ class CompletionService:
                 return
         except ProviderUnavailable as exc:
             finished = True
-            await self._record(call, Usage(), "failed", call.route.provider.name, call.route.model_name)
-            log.info(
-                "completions.failed", route=call.route.route, failure=exc.failure, attempts=len(exc.attempts)
-            )
+            await self._failed(call, exc)
             raise
         except GuardrailBlocked:
             if not finished:
-                await self._record(call, Usage(), "blocked", call.route.provider.name, call.route.model_name)
+                finished = True
+                await self._record(call, None, "blocked", error="guardrail_blocked")
+            raise
+        except Exception:  # an adapter bug: the surface ends the stream with an error
+            finished = True
+            await self._record(call, None, "failed", error="internal")
             raise
         finally:
+            if not finished:  # the client went away (or an adapter bug): reported without awaiting here
+                self._background.spawn(self._record(call, None, "cancelled", error="client_gone"))
+            self._sink.stream_closed(call.surface)
             await events.aclose()
             self.abandon(call)
 
@@ -278,32 +310,22 @@ class CompletionService:
             wire=None,
             policy=policy,
             decisions=[],
+            budget=await self._budgets.reserve(principal) if self._budgets is not None else None,
         )
         try:
             answer = await route.model.embed(_replace(request, inputs=tuple(checked)))
-        except ProviderUnavailable:
-            await self._record(call, Usage(), "failed", route.provider.name, route.model_name)
+        except ProviderUnavailable as exc:
+            await self._failed(call, exc)
             raise
-        await self._record(call, answer.usage, "completed", answer.provider, answer.model)
+        await self._report(call, "completed", answer.usage, answer.provider, answer.model, (), error="")
         return answer
 
     # -- accounting ---------------------------------------------------------------------------------------
 
-    async def _finish(self, call: PreparedCall, response: ModelResponse, status: str) -> None:
+    async def _finish(self, call: PreparedCall, response: ModelResponse, status: Outcome) -> None:
         if call.store:
             call.conversation_id = await self._store(call, response)
-        await self._record(call, response.usage, status, response.provider, response.model)
-        log.info(
-            "completions.completed",
-            surface=call.surface,
-            route=call.route.route,
-            provider=response.provider,
-            model=response.model,
-            attempts=len(response.attempts),
-            latency_ms=round((time.perf_counter() - call.started) * 1000, 2),
-            input_tokens=response.usage.input_tokens,
-            output_tokens=response.usage.output_tokens,
-        )
+        await self._record(call, response, status)
 
     async def _store(self, call: PreparedCall, response: ModelResponse) -> str:
         """``store: true``: the exchange (the last user text, the answer) as a new conversation."""
@@ -326,27 +348,58 @@ class CompletionService:
         await self._sessions.append(call.principal.tenant_id, conversation_id, items)
         return conversation_id
 
-    async def _record(self, call: PreparedCall, usage: Usage, status: str, provider: str, model: str) -> None:
-        """Usage and the token charge; never fails the call (logged instead)."""
-        try:
-            await self._usage.record(
-                UsageRecord(
-                    tenant_id=call.principal.tenant_id,
-                    key_id=call.principal.key_id,
-                    conversation_id=call.conversation_id or "",
-                    provider=provider,
-                    model=model,
-                    agent=f"({call.surface})",
-                    status=status,
-                    latency_ms=round((time.perf_counter() - call.started) * 1000, 2),
-                    usage=usage,
-                    created_at=self._clock(),
-                )
+    async def _failed(self, call: PreparedCall, exc: ProviderUnavailable) -> None:
+        route = call.route
+        await self._report(
+            call, "failed", Usage(), route.provider.name, route.model_name, exc.attempts, exc.failure
+        )
+
+    async def _record(
+        self, call: PreparedCall, response: ModelResponse | None, outcome: Outcome, *, error: str = ""
+    ) -> None:
+        """Report the call's end: the response's usage and deployment, or (no response) the route's."""
+        if response is None:
+            route = call.route
+            await self._report(call, outcome, Usage(), route.provider.name, route.model_name, (), error)
+        else:
+            await self._report(
+                call, outcome, response.usage, response.provider, response.model, response.attempts, error
             )
-            if self._limits is not None:
-                await self._limits.charge_tokens(call.principal, usage.total_tokens)
-        except Exception as exc:
-            log.warning("completions.accounting_failed", error=type(exc).__name__)
+
+    async def _report(
+        self,
+        call: PreparedCall,
+        outcome: Outcome,
+        usage: Usage,
+        deployment: str,
+        model: str,
+        attempts: tuple[Attempt, ...],
+        error: str,
+    ) -> None:
+        now = time.perf_counter()
+        first = call.first_output
+        principal = call.principal
+        await self._calls.ended(
+            principal,
+            CallEnded(
+                outcome=outcome,
+                surface=call.surface,
+                tenant_id=principal.tenant_id,
+                key_id=principal.key_id,
+                agent="",
+                route=call.route.route,
+                deployment=deployment,
+                model=model,
+                streamed=call.streamed,
+                attempts=attempts,
+                latency_s=now - call.started,
+                ttft_s=None if first is None else first - call.started,
+                usage=usage,
+                conversation_id=call.conversation_id or "",
+                error=error,
+            ),
+            call.budget,
+        )
 
 
 def _done_of(event: WireFrame | ModelEvent) -> ModelDone | None:

@@ -16,6 +16,7 @@ from backend.settings import LimitSettings
 from contracts.auth import Principal
 from contracts.errors import RateLimited, StoreUnavailable
 from contracts.ports import RateDecision, RateLimiter
+from contracts.telemetry import CallSink
 
 log = structlog.get_logger("switchboard.limits")
 T = TypeVar("T")
@@ -25,9 +26,10 @@ LEASE_S = 600.0
 
 
 class Limits:
-    def __init__(self, limiter: RateLimiter, settings: LimitSettings) -> None:
+    def __init__(self, limiter: RateLimiter, settings: LimitSettings, sink: CallSink | None = None) -> None:
         self._limiter = limiter
         self._settings = settings
+        self._sink = sink
 
     def _limit(self, per_key: int | None, default: int) -> int:
         return per_key if per_key is not None else default
@@ -49,7 +51,7 @@ class Limits:
         decision = await self._guard(
             self._limiter.hit(f"rpm:{principal.key_id}", limit=limit, window_s=WINDOW_S), None
         )
-        _raise_if_refused(decision, "requests per minute")
+        self._raise_if_refused(decision, "requests_per_minute")
         return decision
 
     async def admit_tokens(self, principal: Principal) -> None:
@@ -60,7 +62,7 @@ class Limits:
         decision = await self._guard(
             self._limiter.hit(f"tpm:{principal.key_id}", limit=limit, window_s=WINDOW_S, cost=0), None
         )
-        _raise_if_refused(decision, "tokens per minute")
+        self._raise_if_refused(decision, "tokens_per_minute")
 
     async def charge_tokens(self, principal: Principal, tokens: int) -> None:
         limit = self._limit(principal.tokens_per_minute, self._settings.tokens_per_minute)
@@ -77,19 +79,20 @@ class Limits:
         decision, lease = await self._guard(
             self._limiter.acquire(f"streams:{principal.key_id}", limit=limit, lease_s=LEASE_S), (None, None)
         )
-        _raise_if_refused(decision, "concurrent streams")
+        self._raise_if_refused(decision, "concurrent_streams")
         return lease
 
     async def close_stream(self, principal: Principal, lease: str | None) -> None:
         if lease is not None:
             await self._guard(self._limiter.release(f"streams:{principal.key_id}", lease), None)
 
-
-def _raise_if_refused(decision: RateDecision | None, what: str) -> None:
-    if decision is not None and not decision.allowed:
-        raise RateLimited(
-            f"limit of {decision.limit} {what} reached for this API key",
-            retry_after=decision.reset_s,
-            limit=decision.limit,
-            remaining=0,
-        )
+    def _raise_if_refused(self, decision: RateDecision | None, limit: str) -> None:
+        if decision is not None and not decision.allowed:
+            if self._sink is not None:
+                self._sink.refused(limit)
+            raise RateLimited(
+                f"limit of {decision.limit} {limit.replace('_', ' ')} reached for this API key",
+                retry_after=decision.reset_s,
+                limit=decision.limit,
+                remaining=0,
+            )

@@ -21,10 +21,11 @@ from datetime import datetime
 import msgspec
 import structlog
 
+from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.output_screen import OutputScreen
 from backend.services.turns import new_id, utcnow
-from contracts.accounting import UsageRecord
+from backend.telemetry.call_log import LogCallSink
 from contracts.auth import Principal
 from contracts.conversations import AssistantMessage, ConversationItem, UserMessage
 from contracts.errors import DomainError, ErrorInfo, GuardrailBlocked, InvalidRequest, NotFound
@@ -38,6 +39,7 @@ from contracts.ports import (
     SessionStore,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.realtime import (
     InputAudio,
     InputAudioCommit,
@@ -52,6 +54,7 @@ from contracts.realtime import (
     SessionStarted,
     TurnCompleted,
 )
+from contracts.telemetry import CallEnded, CallSink, Outcome
 from contracts.usage import Usage
 
 log = structlog.get_logger("switchboard.realtime")
@@ -71,6 +74,8 @@ class RealtimeService:
         usage: UsageRecorder,
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
+        sink: CallSink | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
@@ -78,6 +83,7 @@ class RealtimeService:
         self._policies = policies
         self._checker = checker
         self._usage = usage
+        self._calls = CallLedger(usage, sink or LogCallSink(), limits, clock, prices)
         self._limits = limits
         self._clock = clock
 
@@ -229,7 +235,9 @@ class RealtimeSession:
         await self._record(user, outcome.text, "completed", event.usage, started)
         yield msgspec.structs.replace(event, text=outcome.text)
 
-    async def _record(self, user: str | None, text: str, status: str, usage: Usage, started: float) -> None:
+    async def _record(
+        self, user: str | None, text: str, status: Outcome, usage: Usage, started: float
+    ) -> None:
         """Store the turn, then account for it; failures are logged, never raised into the session."""
         now = self._s._clock()
         items: list[ConversationItem] = (
@@ -249,30 +257,28 @@ class RealtimeSession:
         tenant = self._principal.tenant_id
         try:
             await self._s._sessions.append(tenant, self.conversation_id, items)
-            await self._s._usage.record(
-                UsageRecord(
-                    tenant_id=tenant,
-                    key_id=self._principal.key_id,
-                    conversation_id=self.conversation_id,
-                    provider=self._provider,
-                    model=self._model,
-                    agent=self._agent,
-                    status=status,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
-                    usage=usage,
-                    created_at=now,
-                )
-            )
-            await self._s._limits.charge_tokens(self._principal, usage.total_tokens)
         except Exception as exc:
             log.warning(
                 "realtime.record_failed", error=type(exc).__name__, conversation_id=self.conversation_id
             )
-        log.info(
-            "realtime.turn",
-            status=status,
-            conversation_id=self.conversation_id,
-            total_tokens=usage.total_tokens,
+        principal = self._principal
+        await self._s._calls.ended(
+            principal,
+            CallEnded(
+                outcome=status,
+                surface="realtime",
+                tenant_id=tenant,
+                key_id=principal.key_id,
+                agent=self._agent,
+                route=self._provider,
+                deployment=self._provider,
+                model=self._model,
+                streamed=True,
+                latency_s=time.perf_counter() - started,
+                usage=usage,
+                conversation_id=self.conversation_id,
+                error="guardrail_blocked" if status == "blocked" else "",
+            ),
         )
 
     async def close(self) -> None:

@@ -1,18 +1,17 @@
 """The pieces of a chat turn shared by the JSON and streaming paths: the prepared turn, ids and clocks,
-history filtering, tool steps as items, and the turn ledger (usage records, token charges, logs)."""
+history filtering, tool steps as items, and the turn ledger (a finished turn's report)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
 
-from backend.services.limits import Limits
-from contracts.accounting import UsageRecord
+from backend.services.budgets import Reservation
+from backend.services.call_ledger import CallLedger
 from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
 from contracts.conversations import (
@@ -25,7 +24,8 @@ from contracts.conversations import (
 from contracts.events import ToolCalled, ToolOutput
 from contracts.guardrails import GuardrailDecision, GuardrailPolicy
 from contracts.models import Attempt
-from contracts.ports import AgentTurn, Target, UsageRecorder
+from contracts.ports import AgentTurn, Target
+from contracts.telemetry import CallEnded, Outcome
 from contracts.usage import Usage
 
 log = structlog.get_logger("switchboard.chat")
@@ -57,6 +57,13 @@ class PreparedTurn:
     started: float = field(default_factory=time.perf_counter)
     stream_lease: str | None = None
     stored: bool = False
+    streamed: bool = False
+    first_output: float | None = None
+    """``perf_counter`` of the first text delta streamed (time to first token)."""
+    budget: Reservation | None = None
+    """The budget reservation held until the turn's end is reported."""
+    reported: bool = False
+    """The turn's end has been reported (``TurnLedger.record``): never twice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +83,6 @@ class ChatOptions:
     log_prompts: bool = False
 
 
-def ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)
-
-
 def for_provider(items: list[ConversationItem]) -> list[ConversationItem]:
     """History as sent to a provider: assistant messages of unfinished turns are left out."""
     return [i for i in items if not (isinstance(i, AssistantMessage) and i.status != "completed")]
@@ -96,77 +99,57 @@ def step_item(step: ToolCalled | ToolOutput, at: datetime) -> ConversationItem:
 
 
 class TurnLedger:
-    """Usage records, token charges and the ``chat.completed`` log line of finished turns.
+    """Reports finished chat turns to the ``CallLedger`` (usage, token charge, logs, metrics), and logs
+    the turn's text when ``SWITCHBOARD_LOG_PROMPTS`` is on (debugging only)."""
 
-    Accounting happens after the turn is stored, so it never fails the turn: a failure here is logged,
-    not raised (a retrying client would otherwise store the same turn twice)."""
-
-    def __init__(
-        self,
-        usage: UsageRecorder,
-        limits: Limits | None,
-        clock: Callable[[], datetime],
-        log_prompts: bool,
-    ) -> None:
-        self._usage = usage
-        self._limits = limits
-        self._clock = clock
+    def __init__(self, calls: CallLedger, log_prompts: bool) -> None:
+        self._calls = calls
         self._log_prompts = log_prompts
 
     async def record(
         self,
         prepared: PreparedTurn,
         usage: Usage,
-        status: str,
+        outcome: Outcome,
         model: str,
         *,
         provider: str | None = None,
         attempts: tuple[Attempt, ...] = (),
+        error: str = "",
     ) -> None:
-        for attempt in attempts:
-            log.info(
-                "chat.attempt_failed",
+        if prepared.reported:
+            return
+        prepared.reported = True
+        now = time.perf_counter()
+        first = prepared.first_output
+        principal = prepared.principal
+        await self._calls.ended(
+            principal,
+            CallEnded(
+                outcome=outcome,
+                surface="chat",
+                tenant_id=principal.tenant_id,
+                key_id=principal.key_id,
+                agent=prepared.agent.key,
+                route=prepared.target.route,
+                deployment=provider or prepared.target.provider.name,
+                model=model,
+                streamed=prepared.streamed,
+                attempts=attempts,
+                latency_s=now - prepared.started,
+                ttft_s=None if first is None else first - prepared.started,
+                usage=usage,
                 conversation_id=prepared.conversation_id,
-                provider=attempt.provider,
-                model=attempt.model,
-                failure=attempt.failure,
-                status=attempt.status,
-            )
-        try:
-            await self._usage.record(
-                UsageRecord(
-                    tenant_id=prepared.principal.tenant_id,
-                    key_id=prepared.principal.key_id,
-                    conversation_id=prepared.conversation_id,
-                    provider=provider or prepared.target.provider.name,
-                    model=model,
-                    agent=prepared.agent.key,
-                    status=status,
-                    latency_ms=ms_since(prepared.started),
-                    usage=usage,
-                    created_at=self._clock(),
-                )
-            )
-            if self._limits is not None:
-                await self._limits.charge_tokens(prepared.principal, usage.total_tokens)
-        except Exception as exc:
-            log.warning(
-                "chat.accounting_failed", error=type(exc).__name__, conversation_id=prepared.conversation_id
-            )
-
-    def completed(self, prepared: PreparedTurn, usage: Usage, answered: Answered, output: str) -> None:
-        extra = {"prompt": prepared.turn.input, "answer": output} if self._log_prompts else {}
-        log.info(
-            "chat.completed",
-            route=prepared.target.route,
-            provider=answered.provider,
-            agent=answered.agent,
-            model=answered.model,
-            attempts=len(answered.attempts),
-            conversation_id=prepared.conversation_id,
-            latency_ms=ms_since(prepared.started),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
-            **extra,
+                error=error,
+            ),
+            prepared.budget,
         )
+
+    def text(self, prepared: PreparedTurn, output: str) -> None:
+        if self._log_prompts:
+            log.info(
+                "chat.text",
+                conversation_id=prepared.conversation_id,
+                prompt=prepared.turn.input,
+                answer=output,
+            )

@@ -20,6 +20,11 @@ class UsageRow(Struct, frozen=True, kw_only=True):
     total_tokens: int
     cached_tokens: int
     reasoning_tokens: int
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    """US dollars of the priced requests (docs/observability.md#cost)."""
+    unpriced: int = 0
+    """Requests with tokens whose model has no known price (not in ``cost_usd``)."""
 
 
 class UsageSummary(Struct, frozen=True, kw_only=True):
@@ -45,6 +50,9 @@ def summarise(records: Iterable[UsageRecord]) -> list[UsageRow]:
             total_tokens=sum(r.usage.total_tokens for r in items),
             cached_tokens=sum(r.usage.cached_tokens for r in items),
             reasoning_tokens=sum(r.usage.reasoning_tokens for r in items),
+            cache_write_tokens=sum(r.usage.cache_write_tokens for r in items),
+            cost_usd=round(sum(r.cost_usd or 0.0 for r in items), 10),
+            unpriced=sum(r.cost_usd is None and r.usage.total_tokens > 0 for r in items),
         )
         for (day, provider, model), items in groups.items()
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets
 from backend.services.chat import ChatOptions, ChatService
 from backend.services.completions import CompletionService
 from backend.services.drain import Drain
@@ -17,10 +18,14 @@ from backend.services.realtime import RealtimeService
 from backend.services.usage_buffer import BufferedUsageRecorder
 from backend.settings import (
     AuthSettings,
+    BudgetSettings,
     ChatSettings,
     ConfigError,
     LimitSettings,
     LogSettings,
+    MetricsSettings,
+    OtelSettings,
+    PricingSettings,
     ProviderSettings,
     RoutingSettings,
     ServerSettings,
@@ -28,7 +33,8 @@ from backend.settings import (
     StoreSettings,
 )
 from backend.wiring.keys import static_key_entries
-from backend.wiring.resources import Database, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient, Tracing
+from contracts.budgets import BudgetStore
 from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
@@ -43,8 +49,10 @@ from contracts.ports import (
     ToolRegistryPort,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.providers import BuildContext
 from contracts.routing import HealthBoard, HealthPolicy
+from contracts.telemetry import CallSink, MetricsExposition
 
 # -- resources ---------------------------------------------------------------------------------------------
 
@@ -243,6 +251,9 @@ def chat_service(
     limits: Limits,
     chat: ChatSettings,
     log: LogSettings,
+    sink: CallSink,
+    prices: PriceBook,
+    budgets: Budgets,
 ) -> ChatService:
     return ChatService(
         catalog=catalog,
@@ -254,6 +265,9 @@ def chat_service(
         background=background,
         limits=limits,
         options=ChatOptions(history_limit=chat.history_limit, log_prompts=log.prompts),
+        sink=sink,
+        prices=prices,
+        budgets=budgets,
     )
 
 
@@ -265,6 +279,9 @@ def completion_service(
     sessions: SessionStore,
     background: BackgroundTasks,
     limits: Limits,
+    sink: CallSink,
+    prices: PriceBook,
+    budgets: Budgets,
 ) -> CompletionService:
     return CompletionService(
         providers=providers,
@@ -274,6 +291,9 @@ def completion_service(
         sessions=sessions,
         background=background,
         limits=limits,
+        sink=sink,
+        prices=prices,
+        budgets=budgets,
     )
 
 
@@ -285,6 +305,8 @@ def realtime_service(
     checker: GuardrailChecker,
     usage: UsageRecorder,
     limits: Limits,
+    sink: CallSink,
+    prices: PriceBook,
 ) -> RealtimeService:
     return RealtimeService(
         catalog=catalog,
@@ -294,6 +316,8 @@ def realtime_service(
         checker=checker,
         usage=usage,
         limits=limits,
+        sink=sink,
+        prices=prices,
     )
 
 
@@ -321,8 +345,8 @@ def redis_rate_limiter(redis: RedisClient) -> RateLimiter:
     return RedisRateLimiter(redis.client)
 
 
-def limits(limiter: RateLimiter, settings: LimitSettings) -> Limits:
-    return Limits(limiter, settings)
+def limits(limiter: RateLimiter, settings: LimitSettings, sink: CallSink) -> Limits:
+    return Limits(limiter, settings, sink)
 
 
 def memory_stream_log() -> StreamLog:
@@ -335,3 +359,112 @@ def redis_stream_log(redis: RedisClient) -> StreamLog:
     from adapters.streams.redis_stream_log import RedisStreamLog
 
     return RedisStreamLog(redis.client)
+
+
+# -- telemetry ---------------------------------------------------------------------------------------------
+
+
+def no_metering() -> Metering:
+    return Metering(None)
+
+
+def prometheus_metering(metrics: MetricsSettings, providers: ProviderDirectory) -> Metering:
+    """prometheus-client collectors; multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    directory = metrics.multiproc_dir
+    if directory:
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"PROMETHEUS_MULTIPROC_DIR: cannot create {directory} ({exc.strerror})"
+            ) from None
+    from adapters.telemetry.prometheus_metrics import PrometheusMetrics
+
+    def circuits() -> list[tuple[str, str, str]]:
+        return [(r.name, d.id, d.health.state) for r in providers.routes() for d in r.deployments]
+
+    return Metering(
+        PrometheusMetrics(tenant_label=metrics.tenant_label, multiproc_dir=directory, circuits=circuits)
+    )
+
+
+def no_tracing() -> Tracing:
+    return Tracing(None)
+
+
+def otel_tracing(otel: OtelSettings, providers: ProviderSettings) -> Tracing:
+    """One span per finished call, exported by OTLP/HTTP in batches (imported only when on)."""
+    from adapters.telemetry.otel_spans import OtelCallSink, otlp_exporter
+
+    def provider_of(deployment: str) -> str:
+        return providers.kind_of(deployment)
+
+    return Tracing(
+        OtelCallSink(otlp_exporter(otel.endpoint), service_name=otel.service_name, provider_of=provider_of)
+    )
+
+
+def call_sink(metering: Metering, tracing: Tracing) -> CallSink:
+    """Call outcomes to the log, and to the metrics and spans that are on."""
+    from backend.telemetry.call_log import CallSinks, LogCallSink
+
+    extra = [s for s in (metering.collector, tracing.sink) if s is not None]
+    return CallSinks([LogCallSink(), *extra]) if extra else LogCallSink()
+
+
+def metrics_exposition(metering: Metering) -> MetricsExposition:
+    exposition: MetricsExposition = metering.exposition
+    return exposition
+
+
+def price_book(pricing: PricingSettings, providers: ProviderSettings) -> PriceBook:
+    """``SWITCHBOARD_PRICES`` over the genai-prices table (loaded off the start-up path, and only when
+    an enabled instance is of a kind the table knows)."""
+    from backend.services.pricing import ConfiguredPriceBook, parse_prices
+    from backend.wiring.pricing import priced_deployments
+
+    table: PriceBook | None = None
+    deployments = priced_deployments(providers) if pricing.table == "genai-prices" else {}
+    if deployments:
+        from adapters.pricing.genai_prices_book import GenaiPricesBook, PricedAs
+
+        table = GenaiPricesBook(
+            {name: PricedAs(provider_id=pid, api_url=url) for name, (pid, url) in deployments.items()}
+        )
+    return ConfiguredPriceBook(parse_prices(pricing.prices), table)
+
+
+def memory_budget_store() -> BudgetStore:
+    from adapters.limits.memory_budgets import MemoryBudgetStore
+
+    return MemoryBudgetStore()
+
+
+def redis_budget_store(redis: RedisClient) -> BudgetStore:
+    from adapters.limits.redis_budgets import RedisBudgetStore
+
+    return RedisBudgetStore(redis.client)
+
+
+def budgets(
+    store: BudgetStore,
+    settings: BudgetSettings,
+    limits: LimitSettings,
+    sink: CallSink,
+    pricing: PricingSettings,
+    providers: ProviderSettings,
+) -> Budgets:
+    """Spending caps; a store outage follows ``SWITCHBOARD_RATE_LIMIT_FAILURE``. Caps over providers that
+    nothing prices would never be reached: that is logged at start-up."""
+    from backend.wiring.pricing import priced_deployments
+
+    table = priced_deployments(providers) if pricing.table == "genai-prices" else {}
+    if settings.enabled and not pricing.prices.strip() and not table:
+        import structlog
+
+        structlog.get_logger("switchboard.config").warning(
+            "budgets.nothing_priced",
+            detail="budgets are set but no enabled provider has a price (set SWITCHBOARD_PRICES): "
+            "unpriced calls cost 0 against them",
+        )
+    return Budgets(store, settings, fail_closed=limits.on_backend_failure == "closed", sink=sink)

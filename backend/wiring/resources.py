@@ -36,3 +36,36 @@ class RedisClient:
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.client.connection_pool.disconnect()  # a pool passed in is not closed by the client
+
+
+@dataclass(slots=True)
+class Metering:
+    """The metrics collector (adapters/telemetry): it meters call outcomes (``sink``, a ``CallSink``) and
+    renders them for ``GET /metrics`` (``exposition``, a ``MetricsExposition``); one object, two ports.
+    ``collector`` is None when metrics are off."""
+
+    collector: Any
+
+    @property
+    def sink(self) -> Any:
+        return self.collector
+
+    @property
+    def exposition(self) -> Any:
+        return self.collector
+
+    async def aclose(self) -> None:
+        if self.collector is not None:
+            await self.collector.aclose()
+
+
+@dataclass(slots=True)
+class Tracing:
+    """The OpenTelemetry span sink (adapters/telemetry/otel_spans.py), or None when off; closing it
+    exports what is queued."""
+
+    sink: Any
+
+    async def aclose(self) -> None:
+        if self.sink is not None:
+            await self.sink.aclose()

@@ -15,6 +15,7 @@ from typing import Any
 import svcs
 
 from backend.services.background import BackgroundTasks
+from backend.services.budgets import Budgets
 from backend.services.chat import ChatService
 from backend.services.completions import CompletionService
 from backend.services.drain import Drain
@@ -25,10 +26,12 @@ from backend.wiring import factories as f
 from backend.wiring.files import file_problems
 from backend.wiring.graph import Graph, GraphError, Provide
 from backend.wiring.keys import key_problems
+from backend.wiring.pricing import pricing_problems
 from backend.wiring.providers import provider_problems
-from backend.wiring.resources import Database, RedisClient
+from backend.wiring.resources import Database, Metering, RedisClient, Tracing
 from backend.wiring.routes import configured_routes
 from backend.wiring.stores import url_problems
+from contracts.budgets import BudgetStore
 from contracts.ports import (
     AgentCatalog,
     ApiKeyAdmin,
@@ -42,7 +45,9 @@ from contracts.ports import (
     ToolRegistryPort,
     UsageRecorder,
 )
+from contracts.pricing import PriceBook
 from contracts.routing import HealthBoard
+from contracts.telemetry import CallSink, MetricsExposition
 
 REQUIRED: tuple[type, ...] = (
     ChatService,
@@ -94,6 +99,14 @@ def table(settings: Settings) -> list[Provide]:
             f"providers: {', '.join(settings.providers.enabled)}; routes: {_route_label(settings)}",
             close="aclose",  # no readiness ping: a third-party outage must not take every instance out of
         ),  # rotation; provider health is reported by GET /v1/providers
+        *_telemetry(settings),
+        Provide(PriceBook, f.price_book, _price_label(settings)),
+        (
+            Provide(BudgetStore, f.redis_budget_store, "RedisBudgetStore (shared by instances)")
+            if settings.uses_redis(settings.budgets.backend)
+            else Provide(BudgetStore, f.memory_budget_store, "MemoryBudgetStore")
+        ),
+        Provide(Budgets, f.budgets, _budget_label(settings)),
         Provide(GuardrailChecker, f.guardrail_checker, "RuleEngineChecker"),
         Provide(ApiKeyStore, f.api_keys, "settings keys + SqlAlchemyApiKeyStore"),
         Provide(ApiKeyAdmin, f.api_key_admin, "SqlAlchemyApiKeyStore (admin API)"),
@@ -118,6 +131,49 @@ def table(settings: Settings) -> list[Provide]:
         Provide(RealtimeService, f.realtime_service, "RealtimeService (on first request)", per_request=True),
     ]
     return rows
+
+
+def _telemetry(settings: Settings) -> list[Provide]:
+    """Call outcomes to the log, to Prometheus collectors and to OpenTelemetry spans when they are on."""
+    rows: list[Provide] = []
+    sinks = ["LogCallSink"]
+    if settings.metrics.enabled:
+        mode = "multiprocess" if settings.metrics.multiproc_dir else "one process"
+        rows += [
+            Provide(Metering, f.prometheus_metering, f"PrometheusMetrics ({mode})", close="aclose"),
+            Provide(MetricsExposition, f.metrics_exposition, "PrometheusMetrics (GET /metrics)"),
+        ]
+        sinks.append("PrometheusMetrics")
+    else:
+        rows.append(Provide(Metering, f.no_metering, "metrics off"))
+    if settings.otel.enabled:
+        label = f"OtelCallSink (OTLP/HTTP to {settings.otel.endpoint})"
+        rows.append(Provide(Tracing, f.otel_tracing, label, close="aclose"))
+        sinks.append("OtelCallSink")
+    else:
+        rows.append(Provide(Tracing, f.no_tracing, "spans off"))
+    return [*rows, Provide(CallSink, f.call_sink, " + ".join(sinks))]
+
+
+def _price_label(settings: Settings) -> str:
+    pricing = settings.pricing
+    table = "genai-prices" if pricing.table == "genai-prices" else "no table"
+    return f"SWITCHBOARD_PRICES + {table}" if pricing.prices.strip() else table
+
+
+def _budget_label(settings: Settings) -> str:
+    b = settings.budgets
+    caps = [
+        f"{name} ${cap:g}"
+        for name, cap in (
+            ("key/day", b.key_daily_usd),
+            ("key/month", b.key_monthly_usd),
+            ("tenant/day", b.tenant_daily_usd),
+            ("tenant/month", b.tenant_monthly_usd),
+        )
+        if cap > 0
+    ]
+    return f"Budgets ({', '.join(caps)})" if caps else "Budgets (no caps)"
 
 
 def _route_label(settings: Settings) -> str:
@@ -146,12 +202,17 @@ def compile_graph(settings: Settings) -> CompiledGraph:
     """Validate settings and the graph. Raises ``ConfigError`` with every problem in one message."""
     problems = provider_problems(settings.providers) + key_problems(settings.auth) + url_problems(settings)
     if not problems:
+        problems = pricing_problems(settings.pricing, settings.providers)
+    if settings.otel.enabled and not settings.otel.endpoint.startswith(("http://", "https://")):
+        problems.append(f"SWITCHBOARD_OTEL_ENDPOINT: {settings.otel.endpoint!r} is not an http(s) URL")
+    if not problems:
         problems = configured_routes(settings.routing, settings.providers)[1]
     for variable, choice in (
         ("SWITCHBOARD_SESSION_STORE", settings.stores.sessions),
         ("SWITCHBOARD_RATE_LIMIT_BACKEND", settings.limits.backend),
         ("SWITCHBOARD_STREAM_BACKEND", settings.streams.backend),
         ("SWITCHBOARD_ROUTING_BACKEND", settings.routing.backend),
+        ("SWITCHBOARD_BUDGET_BACKEND", settings.budgets.backend),
     ):
         if choice == "redis" and not settings.stores.redis_url:
             problems.append(f"{variable}=redis needs REDIS_URL")

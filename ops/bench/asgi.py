@@ -61,7 +61,7 @@ MESSAGE = " ".join(["word"] * 47)
 """The mock answers "Mock answer to: <message>", one piece per word: 50 pieces."""
 
 
-def _settings(var_dir: Path, upstream: str | None) -> Any:
+def _settings(var_dir: Path, upstream: str | None, extra: dict[str, str] | None = None) -> Any:
     env = {
         "SWITCHBOARD_ENV": "test",
         "SWITCHBOARD_VAR_DIR": str(var_dir),
@@ -81,7 +81,7 @@ def _settings(var_dir: Path, upstream: str | None) -> Any:
             "SWITCHBOARD_PROVIDER_OPENAI_API_MODE": "chat_completions",
             "OPENAI_API_KEY": "bench-upstream-key",
         }
-    return load_settings(env, dotenv=None)
+    return load_settings(env | (extra or {}), dotenv=None)
 
 
 class Upstream:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from adapters.persistence.memory_usage import MemoryUsageRecorder
@@ -51,3 +52,17 @@ async def test_since_returns_the_tenants_records_from_start_in_time_order(record
     assert await recorder.since("t1", T0 + timedelta(minutes=5)) == [middle, late]
     assert await recorder.since("t1", T0 - timedelta(days=1)) == [early, middle, late]
     assert await recorder.since("t3", T0 - timedelta(days=1)) == []
+
+
+async def test_cost_and_cache_write_tokens_round_trip_and_an_unpriced_call_stays_unpriced(
+    recorder: UsageRecorder,
+) -> None:
+    priced = msgspec.structs.replace(
+        record("t1", 1, input_tokens=1000, output_tokens=10, total_tokens=1010, cache_write_tokens=400),
+        cost_usd=0.0031875,
+    )
+    unpriced = record("t1", 2, input_tokens=5, output_tokens=5, total_tokens=10)
+    await recorder.record(priced)
+    await recorder.record(unpriced)
+    assert await recorder.since("t1", T0) == [priced, unpriced]
+    assert [r.cost_usd for r in await recorder.since("t1", T0)] == [0.0031875, None]

@@ -26,7 +26,7 @@ async def test_usage_is_summarised_by_day_provider_and_model_for_the_callers_ten
     assert bad.status_code == 400
 
 
-async def test_logs_have_one_request_line_and_chat_completed_without_secrets_or_prompts(
+async def test_logs_have_one_request_line_and_one_call_ended_without_secrets_or_prompts(
     tmp_path: Path,
 ) -> None:
     captured = io.StringIO()
@@ -47,9 +47,10 @@ async def test_logs_have_one_request_line_and_chat_completed_without_secrets_or_
     text = captured.getvalue()
     lines = [line for line in text.splitlines() if '"request_id":"r-1"' in line]
     assert sum('"event":"http.request"' in line for line in lines) == 1
-    completed = [line for line in lines if '"event":"chat.completed"' in line]
+    completed = [line for line in lines if '"event":"call.ended"' in line]
     assert len(completed) == 1
     assert '"provider":"scripted"' in completed[0] and '"output_tokens"' in completed[0]
+    assert '"outcome":"completed"' in completed[0] and '"surface":"chat"' in completed[0]
     assert "zebra-42" not in text
     assert KEY_A not in text
     assert "wrong-key-123" not in text

@@ -37,6 +37,7 @@ from backend.http.ratelimit_headers import rate_limit_headers
 from backend.http.surfaces.anthropic_messages.wire import ErrorBodyOut, ErrorOut
 from backend.http.surfaces.body import invalid_body
 from contracts.errors import (
+    BudgetExceeded,
     DomainError,
     Forbidden,
     GuardrailBlocked,
@@ -86,7 +87,8 @@ def envelope(exc: DomainError) -> tuple[int, ErrorOut, dict[str, str]]:
         return (503 if exc.retryable else 502), ErrorOut(type="api_error", message=exc.detail), headers
     if isinstance(exc, RateLimited):
         headers["retry-after"] = str(max(1, math.ceil(exc.retry_after)))
-        headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
+        if not isinstance(exc, BudgetExceeded):
+            headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
         return 429, ErrorOut(type="rate_limit_error", message=exc.detail), headers
     if isinstance(exc, NotFound):
         return 404, ErrorOut(type="not_found_error", message=exc.detail), headers

@@ -18,6 +18,7 @@ from litestar.types import ExceptionHandlersMap
 from backend.http.ratelimit_headers import rate_limit_headers
 from backend.http.surfaces.body import invalid_body
 from contracts.errors import (
+    BudgetExceeded,
     DomainError,
     Forbidden,
     GuardrailBlocked,
@@ -63,6 +64,10 @@ def envelope(exc: DomainError) -> tuple[int, OpenAIError, dict[str, str]]:
             )
         status = 503 if exc.retryable else 502
         return status, OpenAIError(message=exc.detail, type="api_error", code=exc.failure), headers
+    if isinstance(exc, BudgetExceeded):  # OpenAI's own answer when an account's quota is spent
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        error = OpenAIError(message=exc.detail, type="insufficient_quota", code="insufficient_quota")
+        return 429, error, headers
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))

@@ -1,0 +1,1 @@
+"""Price tables: the maintained ``genai-prices`` table."""

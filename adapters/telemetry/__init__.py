@@ -1,0 +1,1 @@
+"""Telemetry adapters: metrics (prometheus-client)."""
