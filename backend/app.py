@@ -8,6 +8,7 @@ registered with svcs; on shutdown the registry closes them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ from litestar.openapi.spec import Components
 
 from backend.http.allow_header import AllowHeaderMiddleware
 from backend.http.body_request import BodyRequest
+from backend.http.controllers.admin import AdminController
 from backend.http.controllers.catalog import CatalogController
 from backend.http.controllers.chat import ChatController
 from backend.http.controllers.conversations import ConversationController
@@ -41,7 +43,10 @@ from backend.serving.options import connection_limits
 from backend.serving.protocol import configure_protocol
 from backend.settings import Settings, load_settings
 from backend.telemetry.logging import configure_logging
-from backend.wiring.table import build_registry, compile_graph
+from backend.wiring.generations import Generation, Generations, build_generation
+from backend.wiring.reload import Reloader, config_version
+from backend.wiring.table import compile_graph
+from contracts.config import ConfigVersion
 
 __all__ = ["create_app"]
 
@@ -50,24 +55,38 @@ def create_app(
     settings: Settings | None = None,
     *,
     configure: Callable[[svcs.Registry], Any] | None = None,
-    registry: svcs.Registry | None = None,
+    generation: Generation | None = None,
+    reload_settings: Callable[[], Settings] = load_settings,
 ) -> Litestar:
     """Build the app. ``configure`` runs after the registry is built: tests use it to override services
-    (``registry.register_value(Port, fake)``) instead of monkeypatching. A ``registry`` already built by
-    ``build_registry`` (``switchboard serve`` with one worker) is used as it is."""
+    (``registry.register_value(Port, fake)``) instead of monkeypatching. A first ``generation`` already
+    built by ``build_generation`` (``switchboard serve`` with one worker) is used as it is.
+
+    ``reload_settings`` reads the configuration again for a live reload (``Reloader``; default: the
+    environment over ``.env``, as at start-up)."""
     settings = settings or load_settings()
-    prebuilt = registry is not None
-    compiled = None if prebuilt else compile_graph(settings)  # a prebuilt registry was compiled already
+    compiled = None if generation is not None else compile_graph(settings)  # a prebuilt one was compiled
     configure_logging(settings.log)
     configure_protocol(connection_limits(settings.server))  # this worker's limits (backend/serving)
     for warning in settings.warnings:
         structlog.get_logger("switchboard.config").warning("config.warning", detail=warning)
-    registry = registry if registry is not None else svcs.Registry()
+    first = generation or Generation(
+        registry=svcs.Registry(),
+        settings=settings,
+        config=ConfigVersion(version="", loaded_at=datetime.now(UTC), generation=1),
+    )
+    registry = first.registry
+    generations = Generations(first)
+    reloader = Reloader(generations, reload_settings)
 
     async def startup() -> None:
         finish(app.openapi_schema)  # headers and per-route security the handlers cannot declare
         if compiled is not None:
-            await build_registry(compiled, registry)
+            built = await build_generation(
+                compiled, version=config_version(settings), number=1, registry=registry
+            )
+            first.config, first.services, first.closers = built.config, built.services, built.closers
+        registry.register_value(Reloader, reloader)
         if configure is not None:
             configure(registry)
         settle_heap(freeze=settings.server.gc_freeze, gen0_threshold=settings.server.gc_gen0_threshold)
@@ -86,8 +105,9 @@ def create_app(
             OpenAIEmbeddingsController,
             OpenAIResponsesController,
             AnthropicMessagesController,
+            AdminController,
         ],
-        plugins=[SvcsPlugin(registry, startup)],
+        plugins=[SvcsPlugin(registry, startup, generations=generations)],
         middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware()],
         request_class=BodyRequest,
         exception_handlers=EXCEPTION_HANDLERS,

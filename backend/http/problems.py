@@ -19,6 +19,7 @@ from litestar.types import ExceptionHandlersMap
 from backend.http.body_request import EMPTY_BODY
 from backend.http.ratelimit_headers import rate_limit_headers
 from contracts.errors import (
+    ConfigRejected,
     DomainError,
     Forbidden,
     GuardrailBlocked,
@@ -43,6 +44,7 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     InvalidRequest: (422, "Invalid request"),
     GuardrailBlocked: (422, "Blocked by a guardrail"),
+    ConfigRejected: (422, "Configuration refused"),
     RateLimited: (429, "Rate limit reached"),
     StoreUnavailable: (503, "Store unavailable"),
     ShuttingDown: (503, "Shutting down"),

@@ -27,6 +27,7 @@ from backend.settings import (
     Settings,
     StoreSettings,
 )
+from backend.wiring.instance_pool import InstancePool
 from backend.wiring.keys import static_key_entries
 from backend.wiring.resources import Database, RedisClient
 from contracts.errors import StoreUnavailable
@@ -156,6 +157,7 @@ def provider_directory(
     tools: ToolRegistryPort,
     catalog: AgentCatalog,
     board: HealthBoard,
+    pool: InstancePool,
 ) -> ProviderDirectory:
     from backend.wiring.providers import build_directory
 
@@ -167,7 +169,12 @@ def provider_directory(
         catalog=catalog,
         max_steps=chat.agent_max_steps,
         board=board,
+        pool=pool,
     )
+
+
+def instance_pool() -> InstancePool:
+    return InstancePool()
 
 
 def health_policy(routing: RoutingSettings) -> HealthPolicy:

@@ -18,6 +18,8 @@ DEV_TENANT = "dev"
 KNOWN_SCOPES = frozenset(IMPLIED_SCOPES)
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+CONFIGURED_KEY_PREFIX = "env-"
+"""Key ids of ``SWITCHBOARD_API_KEYS`` entries; stored keys' ids start with ``key_``."""
 
 
 def tenant_problem(tenant: str) -> str | None:
@@ -92,7 +94,7 @@ def parse_keys(raw: str) -> list[KeyEntry]:
         first_seen[digest] = position
         entries.append(
             KeyEntry(
-                key_id=f"env-{digest[:8]}",
+                key_id=f"{CONFIGURED_KEY_PREFIX}{digest[:8]}",
                 secret_sha256=digest,
                 tenant_id=tenant,
                 scopes=frozenset(s for s in scopes.split("+") if s),
@@ -139,3 +141,8 @@ def static_key_entries(auth: AuthSettings, server: ServerSettings) -> list[KeyEn
             )
         ]
     return entries
+
+
+def is_configured_key(key_id: str) -> bool:
+    """Whether ``key_id`` names a key from ``SWITCHBOARD_API_KEYS`` (stored keys are ``key_...``)."""
+    return key_id.startswith(CONFIGURED_KEY_PREFIX)
