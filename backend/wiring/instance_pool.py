@@ -65,7 +65,8 @@ class InstancePool:
         entry = self._entries.get(key)
         return entry.users if entry is not None else 0
 
-    def keys(self) -> list[InstanceKey]:
+    def held(self) -> list[InstanceKey]:
+        """The keys of the instances alive now."""
         return list(self._entries)
 
     async def aclose(self) -> None:

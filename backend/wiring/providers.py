@@ -8,8 +8,8 @@ dotted path of the module exposing ``KIND``. Modules are imported only for enabl
 from __future__ import annotations
 
 import importlib
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
