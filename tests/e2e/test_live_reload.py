@@ -34,6 +34,8 @@ KEY = "reload-chat-key"
 OPERATOR = "reload-operator-key"
 STARTUP_S = 90.0
 SETTLE_S = 20.0
+STREAM_S = 30.0
+"""A stream that outlives a reload must end well within this (a regression would hang it)."""
 BACKUP = {"SWITCHBOARD_PROVIDERS": "scripted,backup", "SWITCHBOARD_PROVIDER_BACKUP_KIND": "scripted"}
 
 
@@ -254,7 +256,7 @@ def test_an_open_stream_finishes_on_a_provider_a_reload_removed(tmp_path: Path) 
                 service.process.popen.send_signal(signal.SIGHUP)
                 await asyncio.to_thread(service.wait_for, ["scripted"])
                 assert not stream.done()  # the reload happened while the stream was open
-                return await stream
+                return await asyncio.wait_for(stream, STREAM_S)
 
             text = asyncio.run(scenario())
             frames = events(parse_frames(text))
@@ -285,7 +287,7 @@ def test_a_changed_base_url_takes_effect_for_new_requests_only(tmp_path: Path) -
             assert reloaded.returncode == 0 and "configuration applied" in reloaded.stdout, reloaded.stderr
             answer = await asyncio.to_thread(_chat, service)
             assert answer.status_code == 200 and not stream.done()
-            return await stream
+            return await asyncio.wait_for(stream, STREAM_S)
 
         text = asyncio.run(scenario())
         assert events(parse_frames(text))[-1].event == "run.completed"
