@@ -118,6 +118,7 @@ def worker_app() -> Litestar:
     SIGTERM, reload on SIGHUP."""
     from backend.app import create_app
 
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
     return create_app(load_settings(), configure=worker_signals)
 
 
@@ -130,6 +131,7 @@ async def serve_one(settings: Settings, host: str, port: int, on_ready: Callable
     from backend.wiring.reload import config_version
     from backend.wiring.table import compile_graph
 
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
     first = await build_generation(compile_graph(settings), version=config_version(settings), number=1)
     on_ready()
     app = create_app(settings, generation=first, configure=serving_signals)
