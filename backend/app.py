@@ -47,6 +47,7 @@ from backend.wiring.generations import Generation, Generations, build_generation
 from backend.wiring.reload import Reloader, config_version
 from backend.wiring.table import compile_graph
 from contracts.config import ConfigVersion
+from contracts.ports import ConfigNotices
 
 __all__ = ["create_app"]
 
@@ -87,6 +88,7 @@ def create_app(
             )
             first.config, first.services, first.closers = built.config, built.services, built.closers
         registry.register_value(Reloader, reloader)
+        reloader.listen(first.services.get(ConfigNotices))  # several instances on one Redis
         if configure is not None:
             configure(registry)
         settle_heap(freeze=settings.server.gc_freeze, gen0_threshold=settings.server.gc_gen0_threshold)

@@ -34,6 +34,7 @@ from contracts.errors import StoreUnavailable
 from contracts.ports import (
     AgentCatalog,
     ApiKeyStore,
+    ConfigNotices,
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
@@ -175,6 +176,13 @@ def provider_directory(
 
 def instance_pool() -> InstancePool:
     return InstancePool()
+
+
+def redis_config_notices(redis: RedisClient) -> ConfigNotices:
+    """Reload notices for every instance on this Redis (started by the app with its reloader)."""
+    from adapters.config.redis_notices import RedisConfigNotices
+
+    return RedisConfigNotices(redis.client)
 
 
 def health_policy(routing: RoutingSettings) -> HealthPolicy:

@@ -14,6 +14,7 @@ Triggers (docs/operations.md): SIGHUP in every serving process (ops/serving.py),
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from backend.wiring.generations import Generations, build_generation
 from backend.wiring.table import CompiledGraph, compile_graph
 from contracts.config import ReloadResult
 from contracts.errors import ConfigRejected
+from contracts.ports import ConfigNotices
 
 log = structlog.get_logger("switchboard.config")
 
@@ -99,6 +101,18 @@ class Reloader:
         self.fan_out = fan_out
         """Set by ``switchboard serve`` with several workers: tells the other workers to reload."""
         self._lock = asyncio.Lock()
+        self.notices: ConfigNotices | None = None
+
+    def listen(self, notices: ConfigNotices | None) -> None:
+        """Announce this process's applied reloads to the other instances, and reload on theirs."""
+        self.notices = notices
+        if notices is not None:
+            notices.start(self._on_notice)
+
+    async def _on_notice(self, version: str) -> None:
+        log.info("config.notice_received", version=version)
+        with contextlib.suppress(ConfigRejected):  # logged by reload; this instance keeps its configuration
+            await self.reload(source="redis")
 
     def _compile(self) -> tuple[CompiledGraph, str]:
         settings = self._load()
@@ -142,6 +156,8 @@ class Reloader:
                     generation=result.config.generation,
                     providers=list(compiled.settings.providers.enabled),
                 )
+                if result.outcome == "applied" and source != "redis" and self.notices is not None:
+                    await self.notices.publish(result.config.version)
                 if signal_workers and self.fan_out is not None:
                     self.fan_out()
                     result = msgspec.structs.replace(result, workers_signalled=True)

@@ -33,6 +33,7 @@ from backend.wiring.stores import url_problems
 from contracts.ports import (
     AgentCatalog,
     ApiKeyStore,
+    ConfigNotices,
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
@@ -76,6 +77,7 @@ KEPT: frozenset[type] = frozenset(
         Drain,
         RateLimiter,
         StreamLog,
+        ConfigNotices,
     }
 )
 """Services built once per process and handed as they are to every configuration generation (stores,
@@ -91,6 +93,14 @@ def table(settings: Settings) -> list[Provide]:
     rows = [Provide(Database, f.database, f"sqlalchemy ({db_label})", close="aclose", ping="ping")]
     if stores.redis_url:
         rows.append(Provide(RedisClient, f.redis_client, "redis", close="aclose", ping="ping"))
+        rows.append(
+            Provide(
+                ConfigNotices,
+                f.redis_config_notices,
+                "RedisConfigNotices (reloads reach every instance)",
+                close="aclose",
+            )
+        )
     sessions = {
         "sql": Provide(SessionStore, f.sql_sessions, "SqlAlchemySessionStore"),
         "memory": Provide(SessionStore, f.memory_sessions, "MemorySessionStore"),

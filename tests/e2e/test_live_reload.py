@@ -15,159 +15,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.stack import Process, _clean_env, _spawn, _wait_mock, _wait_ready
-from tests.support.app import REPO, free_port
+from tests.e2e.stack import _clean_env
+from tests.support.reloading import (
+    BACKUP,
+    OPERATOR,
+    SETTLE_S,
+    STREAM_S,
+    bearer,
+    chat,
+    mock,
+    openai_instance,
+    received,
+    serving,
+    stream_chat,
+)
 from tests.support.sse import events, parse_frames
 
 pytestmark = pytest.mark.e2e
-
-KEY = "reload-chat-key"
-OPERATOR = "reload-operator-key"
-STARTUP_S = 90.0
-SETTLE_S = 20.0
-STREAM_S = 30.0
-"""A stream that outlives a reload must end well within this (a regression would hang it)."""
-BACKUP = {"SWITCHBOARD_PROVIDERS": "scripted,backup", "SWITCHBOARD_PROVIDER_BACKUP_KIND": "scripted"}
-
-
-@dataclass
-class Service:
-    """A served directory: its ``.env``, the process and its URL."""
-
-    workdir: Path
-    process: Process
-    url: str
-    base: dict[str, str]
-
-    def write_env(self, **changes: str) -> None:
-        lines = [f"{name}={value}" for name, value in {**self.base, **changes}.items()]
-        (self.workdir / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    def providers(self) -> dict[str, Any]:
-        """``GET /v1/providers`` on a fresh connection (with several workers: any of them)."""
-        response = httpx.get(f"{self.url}/v1/providers", headers=_auth(), timeout=10)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    def names(self) -> list[str]:
-        return [p["name"] for p in self.providers()["data"]]
-
-    def wait_for(self, names: list[str], *, samples: int = 1) -> dict[str, Any]:
-        """Poll until ``samples`` answers in a row list exactly ``names``."""
-        deadline, streak = time.monotonic() + SETTLE_S, 0
-        body = self.providers()
-        while time.monotonic() < deadline:
-            body = self.providers()
-            streak = streak + 1 if [p["name"] for p in body["data"]] == names else 0
-            if streak >= samples:
-                return body
-            time.sleep(0.05)
-        raise AssertionError(f"providers still {[p['name'] for p in body['data']]}, wanted {names}")
-
-    def reload_cli(self) -> subprocess.CompletedProcess[str]:
-        key_file = self.workdir / "operator.key"
-        key_file.write_text(OPERATOR + "\n", encoding="utf-8")
-        return subprocess.run(
-            [sys.executable, "-m", "ops", "reload", "--url", self.url, "--key-file", str(key_file)],
-            cwd=self.workdir,
-            env=_clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    def log(self) -> str:
-        return self.process.tail("stdout", 20000) + self.process.tail("stderr", 20000)
-
-
-def _auth(key: str = KEY) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-@contextmanager
-def serving(
-    tmp: Path,
-    extra: dict[str, str] | None = None,
-    *,
-    workers: int = 1,
-    process_env: dict[str, str] | None = None,
-) -> Iterator[Service]:
-    """``switchboard serve`` in ``tmp`` with a ``.env`` there (scripted provider, a chat key and an
-    operator key, plus ``extra``); always stopped."""
-    base = {
-        "SWITCHBOARD_ENV": "test",
-        "SWITCHBOARD_API_KEYS": f"{KEY}:e2e:chat+admin,{OPERATOR}:ops:operator",
-        "SWITCHBOARD_VAR_DIR": str(tmp / "var"),
-        "SWITCHBOARD_AGENTS_FILE": str(REPO / "config/agents.toml"),
-        "SWITCHBOARD_GUARDRAILS_FILE": str(REPO / "config/guardrails.toml"),
-        "SWITCHBOARD_LOG_FORMAT": "json",
-        "SWITCHBOARD_PROVIDERS": "scripted",
-        **(extra or {}),
-    }
-    port = free_port()
-    service = Service(tmp, None, f"http://127.0.0.1:{port}", base)  # type: ignore[arg-type]
-    service.write_env()
-    args = ["-m", "ops", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    service.process = _spawn("service", args, {**_clean_env(), **(process_env or {})}, tmp)
-    try:
-        _wait_ready(service.process, service.url, time.monotonic() + STARTUP_S)
-        yield service
-    finally:
-        service.process.stop()
-
-
-@contextmanager
-def mock(tmp: Path, name: str, *args: str) -> Iterator[str]:
-    """A mock OpenAI-compatible upstream (``python -m ops.mock_upstream``); yields its base URL."""
-    process = _spawn(name, ["-m", "ops.mock_upstream", "--port", "0", *args], _clean_env(), tmp)
-    try:
-        yield _wait_mock(process, time.monotonic() + STARTUP_S)
-    finally:
-        process.stop()
-
-
-def _openai(name: str, url: str) -> dict[str, str]:
-    prefix = f"SWITCHBOARD_PROVIDER_{name.upper()}_"
-    return {
-        f"{prefix}KIND": "openai",
-        f"{prefix}BASE_URL": f"{url}/v1",
-        f"{prefix}API_MODE": "chat_completions",
-    }
-
-
-def _received(url: str) -> int:
-    return len(httpx.get(f"{url}/_mock/requests", timeout=5).json())
-
-
-def _chat(service: Service, **body: Any) -> httpx.Response:
-    return httpx.post(
-        f"{service.url}/v1/chat", json={"message": "hello", **body}, headers=_auth(), timeout=30
-    )
-
-
-async def _stream(url: str, body: dict[str, Any], started: asyncio.Event) -> str:
-    async with (
-        httpx.AsyncClient(timeout=60) as client,
-        client.stream("POST", f"{url}/v1/chat/stream", json=body, headers=_auth()) as response,
-    ):
-        assert response.status_code == 200, await response.aread()
-        text = ""
-        async for chunk in response.aiter_text():
-            text += chunk
-            if "event: text.delta" in text:
-                started.set()
-        return text
 
 
 def test_sighup_serves_a_provider_added_to_env_in_the_same_process(tmp_path: Path) -> None:
@@ -183,7 +52,7 @@ def test_sighup_serves_a_provider_added_to_env_in_the_same_process(tmp_path: Pat
         assert after["config"]["generation"] == 2
         assert after["config"]["version"] != before["config"]["version"]
         assert after["config"]["loaded_at"] > before["config"]["loaded_at"]
-        answer = _chat(service, provider="backup")
+        answer = chat(service, provider="backup")
         assert answer.status_code == 200 and answer.json()["provider"] == "backup"
         assert '"config.reloaded"' in service.log() and '"source":"SIGHUP"' in service.log()
 
@@ -235,7 +104,7 @@ def test_a_broken_configuration_is_refused_and_the_old_one_keeps_serving(
         assert all(r["reason"] == line for r in refusals)
 
         assert service.providers() == before
-        assert _chat(service).status_code == 200
+        assert chat(service).status_code == 200
         service.write_env()  # fixed again: nothing changed, so nothing is swapped
         assert "configuration unchanged" in service.reload_cli().stdout
 
@@ -243,14 +112,14 @@ def test_a_broken_configuration_is_refused_and_the_old_one_keeps_serving(
 def test_an_open_stream_finishes_on_a_provider_a_reload_removed(tmp_path: Path) -> None:
     with mock(tmp_path, "slow-mock", "--token-delay-ms", "150") as slow_url:
         with serving(
-            tmp_path, {"SWITCHBOARD_PROVIDERS": "scripted,slow", **_openai("slow", slow_url)}
+            tmp_path, {"SWITCHBOARD_PROVIDERS": "scripted,slow", **openai_instance("slow", slow_url)}
         ) as service:
             words = " ".join(f"w{n}" for n in range(16))
 
             async def scenario() -> str:
                 started = asyncio.Event()
                 body = {"message": words, "provider": "slow"}
-                stream = asyncio.create_task(_stream(service.url, body, started))
+                stream = asyncio.create_task(stream_chat(service.url, body, started))
                 await asyncio.wait_for(started.wait(), 30)
                 service.write_env(SWITCHBOARD_PROVIDERS="scripted")
                 service.process.popen.send_signal(signal.SIGHUP)
@@ -262,36 +131,38 @@ def test_an_open_stream_finishes_on_a_provider_a_reload_removed(tmp_path: Path) 
             frames = events(parse_frames(text))
             assert frames[-1].event == "run.completed"
             assert "w15" in "".join(f.data["delta"] for f in frames if f.event == "text.delta")
-            refused = _chat(service, provider="slow")
+            refused = chat(service, provider="slow")
             assert refused.status_code == 422 and "not enabled" in refused.json()["detail"]
-            answer = _chat(service)
+            answer = chat(service)
             assert answer.status_code == 200 and answer.json()["provider"] == "scripted"
-            assert _received(slow_url) == 1
+            assert received(slow_url) == 1
 
 
 def test_a_changed_base_url_takes_effect_for_new_requests_only(tmp_path: Path) -> None:
     with (
         mock(tmp_path, "mock-a", "--token-delay-ms", "150") as first,
         mock(tmp_path, "mock-b") as second,
-        serving(tmp_path, {"SWITCHBOARD_PROVIDERS": "up", **_openai("up", first)}) as service,
+        serving(tmp_path, {"SWITCHBOARD_PROVIDERS": "up", **openai_instance("up", first)}) as service,
     ):
-        assert _chat(service).status_code == 200
-        assert (_received(first), _received(second)) == (1, 0)
+        assert chat(service).status_code == 200
+        assert (received(first), received(second)) == (1, 0)
 
         async def scenario() -> str:
             started = asyncio.Event()
-            stream = asyncio.create_task(_stream(service.url, {"message": "a b c d e f g h i j"}, started))
+            stream = asyncio.create_task(
+                stream_chat(service.url, {"message": "a b c d e f g h i j"}, started)
+            )
             await asyncio.wait_for(started.wait(), 30)
-            service.write_env(**_openai("up", second))
+            service.write_env(**openai_instance("up", second))
             reloaded = await asyncio.to_thread(service.reload_cli)
             assert reloaded.returncode == 0 and "configuration applied" in reloaded.stdout, reloaded.stderr
-            answer = await asyncio.to_thread(_chat, service)
+            answer = await asyncio.to_thread(chat, service)
             assert answer.status_code == 200 and not stream.done()
             return await asyncio.wait_for(stream, STREAM_S)
 
         text = asyncio.run(scenario())
         assert events(parse_frames(text))[-1].event == "run.completed"
-        assert (_received(first), _received(second)) == (2, 1)  # the stream stayed on the old URL
+        assert (received(first), received(second)) == (2, 1)  # the stream stayed on the old URL
 
 
 def test_two_workers_each_reload_on_sighup_and_on_the_admin_route(tmp_path: Path) -> None:
@@ -301,7 +172,7 @@ def test_two_workers_each_reload_on_sighup_and_on_the_admin_route(tmp_path: Path
         first = service.wait_for(["scripted", "backup"], samples=20)
         assert service.process.alive()
         service.write_env(**{**BACKUP, "SWITCHBOARD_PROVIDERS": "backup,scripted"})
-        response = httpx.post(f"{service.url}/v1/admin/reload", headers=_auth(OPERATOR), timeout=30)
+        response = httpx.post(f"{service.url}/v1/admin/reload", headers=bearer(OPERATOR), timeout=30)
         assert response.status_code == 200, response.text
         assert response.json()["outcome"] == "applied" and response.json()["workers_signalled"] is True
         second = service.wait_for(["backup", "scripted"], samples=20)
@@ -323,7 +194,7 @@ def test_no_request_fails_while_the_service_reloads(tmp_path: Path) -> None:
         async def scenario() -> tuple[list[int], list[str]]:
             statuses: list[int] = []
             outcomes: list[str] = []
-            async with httpx.AsyncClient(base_url=service.url, headers=_auth(), timeout=30) as client:
+            async with httpx.AsyncClient(base_url=service.url, headers=bearer(), timeout=30) as client:
 
                 async def requests(count: int) -> None:
                     for n in range(count):
@@ -340,7 +211,7 @@ def test_no_request_fails_while_the_service_reloads(tmp_path: Path) -> None:
                     for n in range(5):
                         await asyncio.sleep(0.2)
                         service.write_env(**(BACKUP if n % 2 == 0 else {}))
-                        answer = await client.post("/v1/admin/reload", headers=_auth(OPERATOR))
+                        answer = await client.post("/v1/admin/reload", headers=bearer(OPERATOR))
                         assert answer.status_code == 200, answer.text
                         outcomes.append(answer.json()["outcome"])
 
