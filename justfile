@@ -40,6 +40,11 @@ graph *args: sync
 providers: sync
     uv run switchboard providers
 
+# ask the running server to reload its configuration (pass --key-file with an operator key, --url)
+[group('config')]
+reload *args: sync
+    uv run switchboard reload {{args}}
+
 # --- develop ---------------------------------------------------------------------------------------------
 
 # install the locked dependencies into .venv, with bytecode compiled ahead (fast startup even where

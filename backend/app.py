@@ -8,6 +8,7 @@ registered with svcs; on shutdown the registry closes them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from backend.http.controllers.guardrails import GuardrailController
 from backend.http.controllers.health import HealthController
 from backend.http.controllers.metrics import metrics_route
 from backend.http.controllers.realtime import realtime
+from backend.http.controllers.reload import ReloadController
 from backend.http.controllers.usage import usage_summary
 from backend.http.local_assets import asset_routers, docs_render_plugins, home
 from backend.http.openapi import SECURITY, SECURITY_SCHEMES, finish
@@ -43,7 +45,11 @@ from backend.serving.options import connection_limits
 from backend.serving.protocol import configure_protocol
 from backend.settings import Settings, load_settings
 from backend.telemetry.logging import configure_logging
-from backend.wiring.table import build_registry, compile_graph
+from backend.wiring.generations import Generation, Generations, build_generation
+from backend.wiring.reload import Reloader, config_version
+from backend.wiring.table import compile_graph
+from contracts.config import ConfigVersion
+from contracts.ports import ConfigNotices
 
 __all__ = ["create_app"]
 
@@ -52,24 +58,39 @@ def create_app(
     settings: Settings | None = None,
     *,
     configure: Callable[[svcs.Registry], Any] | None = None,
-    registry: svcs.Registry | None = None,
+    generation: Generation | None = None,
+    reload_settings: Callable[[], Settings] = load_settings,
 ) -> Litestar:
     """Build the app. ``configure`` runs after the registry is built: tests use it to override services
-    (``registry.register_value(Port, fake)``) instead of monkeypatching. A ``registry`` already built by
-    ``build_registry`` (``switchboard serve`` with one worker) is used as it is."""
+    (``registry.register_value(Port, fake)``) instead of monkeypatching. A first ``generation`` already
+    built by ``build_generation`` (``switchboard serve`` with one worker) is used as it is.
+
+    ``reload_settings`` reads the configuration again for a live reload (``Reloader``; default: the
+    environment over ``.env``, as at start-up)."""
     settings = settings or load_settings()
-    prebuilt = registry is not None
-    compiled = None if prebuilt else compile_graph(settings)  # a prebuilt registry was compiled already
+    compiled = None if generation is not None else compile_graph(settings)  # a prebuilt one was compiled
     configure_logging(settings.log)
     configure_protocol(connection_limits(settings.server))  # this worker's limits (backend/serving)
     for warning in settings.warnings:
         structlog.get_logger("switchboard.config").warning("config.warning", detail=warning)
-    registry = registry if registry is not None else svcs.Registry()
+    first = generation or Generation(
+        registry=svcs.Registry(),
+        settings=settings,
+        config=ConfigVersion(version="", loaded_at=datetime.now(UTC), generation=1),
+    )
+    registry = first.registry
+    generations = Generations(first)
+    reloader = Reloader(generations, reload_settings)
 
     async def startup() -> None:
         finish(app.openapi_schema)  # headers and per-route security the handlers cannot declare
         if compiled is not None:
-            await build_registry(compiled, registry)
+            built = await build_generation(
+                compiled, version=config_version(settings), number=1, registry=registry
+            )
+            first.config, first.services, first.closers = built.config, built.services, built.closers
+        registry.register_value(Reloader, reloader)
+        reloader.listen(first.services.get(ConfigNotices))  # several instances on one Redis
         if configure is not None:
             configure(registry)
         settle_heap(freeze=settings.server.gc_freeze, gen0_threshold=settings.server.gc_gen0_threshold)
@@ -92,8 +113,9 @@ def create_app(
             home,
             *asset_routers(),
             *([metrics_route(settings.metrics)] if settings.metrics.enabled else []),
+            ReloadController,
         ],
-        plugins=[SvcsPlugin(registry, startup)],
+        plugins=[SvcsPlugin(registry, startup, generations=generations)],
         middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware()],
         request_class=BodyRequest,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -181,3 +181,10 @@ class ShuttingDown(DomainError):
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(code=self.code, detail=self.detail, retryable=True, retry_after_s=self.retry_after)
+
+
+class ConfigRejected(DomainError):
+    """A live reload was refused: the new configuration is invalid or changes what needs a restart.
+    The running configuration keeps serving; ``detail`` is the same line ``switchboard check`` prints."""
+
+    code = "config_rejected"

@@ -10,7 +10,7 @@ no adapter can forget it.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -464,3 +464,17 @@ class StreamLog(Protocol):
         """Frames with ids > ``after_id``: the stored ones, then live ones, ending after the terminal one.
         (Waiting for live frames may block; the caller adds heartbeats and timeouts.)"""
         ...
+
+
+class ConfigNotices(Protocol):
+    """Tells the other instances that an operator reloaded the configuration (docs/operations.md,
+    "Changing configuration live"). A notice carries no configuration: each instance re-reads its own
+    and validates it on its own. Never raises: a lost notice only means an instance reloads later."""
+
+    async def publish(self, version: str) -> None: ...
+
+    def start(self, on_notice: Callable[[str], Awaitable[None]]) -> None:
+        """Call ``on_notice(version)`` for every notice another instance publishes."""
+        ...
+
+    async def aclose(self) -> None: ...

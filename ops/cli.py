@@ -46,11 +46,61 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """Print the validated dependency graph (text, or Mermaid with --mermaid)."""
+    """Print the validated dependency graph (text, or Mermaid with --mermaid) and the configuration's
+    version (the one a server loading this configuration reports in GET /v1/providers)."""
+    from datetime import UTC, datetime
+
+    from backend.wiring.reload import config_version
     from backend.wiring.table import compile_graph
 
-    graph = compile_graph(_settings()).graph
-    print(graph.render_mermaid() if args.mermaid else graph.render_text())
+    settings = _settings()
+    graph = compile_graph(settings).graph
+    loaded = datetime.now(UTC).isoformat(timespec="seconds")
+    header = f"configuration {config_version(settings)} loaded at {loaded}"
+    if args.mermaid:  # a Mermaid comment may not come before the diagram's type
+        first, _, rest = graph.render_mermaid().partition("\n")
+        print(f"{first}\n  %% {header}\n{rest}")
+    else:
+        print(f"# {header}\n{graph.render_text()}")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask a running server to reload its configuration (POST /v1/admin/reload, operator key)."""
+    import json
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    key = Path(args.key_file).read_text(encoding="utf-8").strip() if args.key_file else args.key
+    if not key:
+        raise ConfigError("reload: give the operator key with --key or --key-file")
+    url = args.url
+    if not url:
+        server = _settings().server
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+        url = f"http://{host}:{server.port}"
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/v1/admin/reload", method="POST", headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        problem = json.loads(exc.read() or b"{}")
+        print(
+            f"switchboard: reload refused ({exc.code}): {problem.get('detail', exc.reason)}", file=sys.stderr
+        )
+        return 2 if problem.get("code") == "config_rejected" else 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"switchboard: cannot reach {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    config = body["config"]
+    print(
+        f"configuration {body['outcome']}: version {config['version']} (was {body['previous_version']}), "
+        f"generation {config['generation']}, loaded at {config['loaded_at']}"
+        + ("; other workers signalled" if body.get("workers_signalled") else "")
+    )
     return 0
 
 
@@ -234,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--mermaid", action="store_true")
     graph.set_defaults(func=cmd_graph)
     sub.add_parser("providers", help=cmd_providers.__doc__).set_defaults(func=cmd_providers)
+    reload = sub.add_parser("reload", help=cmd_reload.__doc__)
+    reload.add_argument(
+        "--url", help="the server's base URL (default: SWITCHBOARD_HOST and SWITCHBOARD_PORT)"
+    )
+    reload.add_argument("--key", help="an operator key of SWITCHBOARD_API_KEYS (prefer --key-file)")
+    reload.add_argument("--key-file", help="a file holding the operator key")
+    reload.add_argument("--timeout", type=float, default=30.0)
+    reload.set_defaults(func=cmd_reload)
     migrate = sub.add_parser("migrate", help=cmd_migrate.__doc__)
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(func=cmd_migrate)

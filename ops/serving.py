@@ -1,5 +1,6 @@
 """How ``switchboard serve`` runs uvicorn: its options, one worker in-process or several uvicorn worker
-processes, and in every worker process SIGTERM -> drain -> exit (backend/services/drain.py).
+processes, and in every worker process SIGTERM -> drain -> exit (backend/services/drain.py) and SIGHUP ->
+reload the configuration (backend/wiring/reload.py; with several workers the parent forwards SIGHUP to each).
 
 uvicorn on SIGTERM stops accepting connections at once and cuts whatever is still running after
 ``timeout_graceful_shutdown``. Here SIGTERM first starts the drain while the server keeps serving:
@@ -13,6 +14,7 @@ parent process forwards SIGTERM to each worker, and each drains on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Callable
@@ -67,12 +69,57 @@ def drain_on_sigterm(registry: svcs.Registry) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
+def reload_on_sighup(registry: svcs.Registry, *, fan_out: Callable[[], None] | None = None) -> None:
+    """Install, in the serving loop, a SIGHUP handler that reloads the configuration
+    (backend/wiring/reload.py: validated, swapped only when valid, the outcome logged). ``fan_out``:
+    how a reload asked over HTTP reaches the other worker processes."""
+    from backend.wiring.reload import Reloader
+    from contracts.errors import ConfigRejected
+
+    with svcs.Container(registry) as container:
+        reloader = container.get(Reloader)
+    reloader.fan_out = fan_out
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[None]] = set()
+
+    async def reload() -> None:
+        with contextlib.suppress(ConfigRejected):  # logged by the reloader; the running config stays
+            await reloader.reload(source="SIGHUP")
+
+    def start() -> None:
+        task = loop.create_task(reload())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    def on_sighup(_signum: int, _frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(start)
+
+    signal.signal(signal.SIGHUP, on_sighup)
+
+
+def serving_signals(registry: svcs.Registry) -> None:
+    """One worker of its own (``workers == 1``): SIGTERM drains, SIGHUP reloads."""
+    drain_on_sigterm(registry)
+    reload_on_sighup(registry)
+
+
+def worker_signals(registry: svcs.Registry) -> None:
+    """One of several worker processes: as ``serving_signals``, and a reload asked over HTTP is passed
+    to the parent, which forwards SIGHUP to every worker (``ForwardingSupervisor``)."""
+    import os
+
+    parent = os.getppid()
+    drain_on_sigterm(registry)
+    reload_on_sighup(registry, fan_out=lambda: os.kill(parent, signal.SIGHUP))
+
+
 def worker_app() -> Litestar:
     """The app of one uvicorn worker process (``workers > 1``): services built in the worker, drain on
-    SIGTERM."""
+    SIGTERM, reload on SIGHUP."""
     from backend.app import create_app
 
-    return create_app(load_settings(), configure=drain_on_sigterm)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
+    return create_app(load_settings(), configure=worker_signals)
 
 
 async def serve_one(settings: Settings, host: str, port: int, on_ready: Callable[[], None]) -> None:
@@ -80,11 +127,14 @@ async def serve_one(settings: Settings, host: str, port: int, on_ready: Callable
     import uvicorn
 
     from backend.app import create_app
-    from backend.wiring.table import build_registry, compile_graph
+    from backend.wiring.generations import build_generation
+    from backend.wiring.reload import config_version
+    from backend.wiring.table import compile_graph
 
-    registry = await build_registry(compile_graph(settings))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
+    first = await build_generation(compile_graph(settings), version=config_version(settings), number=1)
     on_ready()
-    app = create_app(settings, registry=registry, configure=drain_on_sigterm)
+    app = create_app(settings, generation=first, configure=serving_signals)
     config = uvicorn.Config(app, host=host, port=port, loop="none", **uvicorn_options(settings))
     await uvicorn.Server(config).serve()
 
@@ -99,10 +149,21 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> NoR
     import os
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     if settings.metrics.enabled:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = prepare_multiproc_dir(settings)  # the workers inherit it
-    uvicorn.run(
+
+    class ForwardingSupervisor(Multiprocess):
+        """uvicorn's supervisor restarts every worker on SIGHUP; here each worker reloads instead."""
+
+        def handle_hup(self) -> None:
+            for process in self.processes:
+                if process.pid is not None and process.exitcode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(process.pid, signal.SIGHUP)
+
+    config = uvicorn.Config(
         "ops.serving:worker_app",
         factory=True,
         host=host,
@@ -111,6 +172,8 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> NoR
         loop="uvloop",
         **uvicorn_options(settings),
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        ForwardingSupervisor(config, sockets=[config.bind_socket()]).run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -21,6 +21,7 @@ from backend.http.body_request import EMPTY_BODY
 from backend.http.ratelimit_headers import rate_limit_headers
 from contracts.errors import (
     BudgetExceeded,
+    ConfigRejected,
     DomainError,
     Forbidden,
     GuardrailBlocked,
@@ -46,6 +47,7 @@ STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidRequest: (422, "Invalid request"),
     GuardrailBlocked: (422, "Blocked by a guardrail"),
     BudgetExceeded: (429, "Budget exhausted"),
+    ConfigRejected: (422, "Configuration refused"),
     RateLimited: (429, "Rate limit reached"),
     StoreUnavailable: (503, "Store unavailable"),
     ShuttingDown: (503, "Shutting down"),

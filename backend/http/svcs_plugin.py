@@ -29,6 +29,8 @@ from litestar.params import SkipValidation
 from litestar.plugins import InitPluginProtocol
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backend.wiring.generations import Generations
+
 T = TypeVar("T")
 
 Injected: TypeAlias = NamedDependency[SkipValidation[T]]
@@ -38,17 +40,23 @@ _KEY = "svcs_container"
 
 
 class ContainerMiddleware(ASGIMiddleware):
-    """Opens one container per connection and closes it after the response has been fully sent."""
+    """Opens one container per connection on the current configuration generation and closes it after
+    the response has been fully sent: the connection keeps that generation to its end, even when a
+    reload swaps in a new one meanwhile (backend/wiring/generations.py)."""
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
-    def __init__(self, registry: svcs.Registry) -> None:
-        self.registry = registry
+    def __init__(self, generations: Generations) -> None:
+        self.generations = generations
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async with svcs.Container(self.registry) as container:
-            scope.setdefault("state", {})[_KEY] = container  # type: ignore[typeddict-item]
-            await next_app(scope, receive, send)
+        generation = self.generations.enter()
+        try:
+            async with svcs.Container(generation.registry) as container:
+                scope.setdefault("state", {})[_KEY] = container  # type: ignore[typeddict-item]
+                await next_app(scope, receive, send)
+        finally:
+            self.generations.leave(generation)
 
 
 def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> svcs.Container:
@@ -94,18 +102,26 @@ def bundle(kind: type[T]) -> Provide:
 
 
 class SvcsPlugin(InitPluginProtocol):
-    """Registers the middleware and closes the registry on shutdown."""
+    """Registers the middleware; on shutdown closes every configuration generation, then the registry."""
 
-    def __init__(self, registry: svcs.Registry, startup: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        registry: svcs.Registry,
+        startup: Callable[[], Awaitable[None]] | None = None,
+        *,
+        generations: Generations,
+    ) -> None:
         self.registry = registry
+        self.generations = generations
         self._startup = startup
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.middleware.insert(0, ContainerMiddleware(self.registry))
+        app_config.middleware.insert(0, ContainerMiddleware(self.generations))
         if self._startup is not None:
             app_config.on_startup.append(self._startup)
         app_config.on_shutdown.append(self._close)
         return app_config
 
     async def _close(self, _app: Litestar) -> None:
+        await self.generations.aclose()
         await self.registry.aclose()

@@ -19,7 +19,7 @@ instance prefers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from backend.services.routing.deployments import Deployment, DeploymentStats
 from backend.services.routing.router import ModelRouter
@@ -59,6 +59,8 @@ class Directory:
         self._stats = dict(stats)
         self._router_for = router_for
         self._pinned: dict[tuple[str, str], ModelRouter] = {}
+        self.release: Callable[[], Awaitable[None]] | None = None
+        """Set when the instances belong to an ``InstancePool``: closing hands them back to it."""
 
     def set_routes(self, routes: Mapping[str, ModelRouter], sources: Mapping[str, str]) -> None:
         """Install the configured routes (built after the directory, since they need its deployments)."""
@@ -193,10 +195,13 @@ class Directory:
         ]
 
     async def aclose(self) -> None:
+        """Close (or hand back to their pool) the instances; the health board is closed by its owner."""
+        if self.release is not None:
+            await self.release()
+            return
         for instance in self._instances.values():
             if instance.aclose is not None:
                 await instance.aclose()
-        await self._board.aclose()
 
     # -- resolution ---------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from backend.settings import (
     Settings,
     StoreSettings,
 )
+from backend.wiring.instance_pool import InstancePool
 from backend.wiring.keys import static_key_entries
 from backend.wiring.resources import Database, Metering, RedisClient, Tracing
 from contracts.budgets import BudgetStore
@@ -40,6 +41,7 @@ from contracts.ports import (
     AgentCatalog,
     ApiKeyAdmin,
     ApiKeyStore,
+    ConfigNotices,
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
@@ -165,6 +167,7 @@ def provider_directory(
     tools: ToolRegistryPort,
     catalog: AgentCatalog,
     board: HealthBoard,
+    pool: InstancePool,
 ) -> ProviderDirectory:
     from backend.wiring.providers import build_directory
 
@@ -176,7 +179,19 @@ def provider_directory(
         catalog=catalog,
         max_steps=chat.agent_max_steps,
         board=board,
+        pool=pool,
     )
+
+
+def instance_pool() -> InstancePool:
+    return InstancePool()
+
+
+def redis_config_notices(redis: RedisClient) -> ConfigNotices:
+    """Reload notices for every instance on this Redis (started by the app with its reloader)."""
+    from adapters.config.redis_notices import RedisConfigNotices
+
+    return RedisConfigNotices(redis.client)
 
 
 def health_policy(routing: RoutingSettings) -> HealthPolicy:

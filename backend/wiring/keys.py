@@ -18,6 +18,8 @@ from contracts.auth import tenant_problem as tenant_problem
 
 DEV_TENANT = "dev"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+CONFIGURED_KEY_PREFIX = "env-"
+"""Key ids of ``SWITCHBOARD_API_KEYS`` entries; stored keys' ids start with ``key_``."""
 
 
 def split_scopes(raw: str) -> list[str]:
@@ -73,7 +75,7 @@ def parse_keys(raw: str) -> list[KeyEntry]:
         first_seen[digest] = position
         entries.append(
             KeyEntry(
-                key_id=f"env-{digest[:8]}",
+                key_id=f"{CONFIGURED_KEY_PREFIX}{digest[:8]}",
                 secret_sha256=digest,
                 tenant_id=tenant,
                 scopes=frozenset(s for s in scopes.split("+") if s),
@@ -120,3 +122,8 @@ def static_key_entries(auth: AuthSettings, server: ServerSettings) -> list[KeyEn
             )
         ]
     return entries
+
+
+def is_configured_key(key_id: str) -> bool:
+    """Whether ``key_id`` names a key from ``SWITCHBOARD_API_KEYS`` (stored keys are ``key_...``)."""
+    return key_id.startswith(CONFIGURED_KEY_PREFIX)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from backend.services.routing.router import ModelRouter
 from backend.services.tool_loop import ToolLoopRuntime
 from backend.settings import ProviderSettings, RoutingSettings
 from backend.wiring.directory import Directory
+from backend.wiring.instance_pool import InstanceKey, InstancePool, instance_key
 from backend.wiring.routes import configured_routes
 from contracts.ports import AgentCatalog, AgentRuntime, ToolRegistryPort
 from contracts.providers import BuildContext, EngineContext, ProviderInstance, ProviderKind
@@ -129,15 +131,25 @@ def build_directory(
     catalog: AgentCatalog,
     max_steps: int,
     board: HealthBoard,
+    pool: InstancePool | None = None,
 ) -> Directory:
-    """Build every enabled instance, the agent engines in use, and every route (configured and default)."""
+    """Build every enabled instance, the agent engines in use, and every route (configured and default).
+
+    With a ``pool``, instances come from it (an unchanged instance is reused across reloads) and closing
+    the directory releases them to it instead of closing them."""
     instances: dict[str, ProviderInstance] = {}
     parsed_by_kind: dict[str, dict[str, Any]] = {}
+    keys: list[InstanceKey] = []
     for name in settings.enabled:
         kind = load_kind(settings.kind_of(name))
         parsed = kind.settings_from(instance_values(settings, name, kind))
         parsed_by_kind.setdefault(kind.name, {})[name] = parsed
-        instances[name] = kind.build(ctx_for(name), parsed)
+        if pool is None:
+            instances[name] = kind.build(ctx_for(name), parsed)
+            continue
+        key = instance_key(name, kind.name, parsed)
+        instances[name] = pool.acquire(key, partial(_build_instance, kind, ctx_for(name), parsed))
+        keys.append(key)
     engines: dict[str, AgentRuntime] = {}
     wanted = {a.engine for a in catalog.all()} | {i.engine for i in instances.values()}
     for engine, kind_name in engine_kinds().items():
@@ -147,7 +159,7 @@ def build_directory(
             )
             engines[engine] = load_kind(kind_name).engines[engine](context)
     specs, _problems = configured_routes(routing, settings)
-    return assemble_directory(
+    directory = assemble_directory(
         instances,
         settings.default_name,
         routing=routing,
@@ -158,6 +170,18 @@ def build_directory(
         board=board,
         engines=engines,
     )
+    if pool is not None:
+
+        async def release() -> None:
+            for key in keys:
+                await pool.release(key)
+
+        directory.release = release
+    return directory
+
+
+def _build_instance(kind: ProviderKind[Any], ctx: BuildContext, parsed: Any) -> ProviderInstance:
+    return kind.build(ctx, parsed)
 
 
 def assemble_directory(

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
 from backend.wiring.files import file_problems
 from backend.wiring.graph import Graph, GraphError, Provide
+from backend.wiring.instance_pool import InstancePool
 from backend.wiring.keys import key_problems
 from backend.wiring.pricing import pricing_problems
 from backend.wiring.providers import provider_problems
@@ -36,6 +37,7 @@ from contracts.ports import (
     AgentCatalog,
     ApiKeyAdmin,
     ApiKeyStore,
+    ConfigNotices,
     GuardrailChecker,
     GuardrailPolicyStore,
     ProviderDirectory,
@@ -69,6 +71,33 @@ REQUIRED: tuple[type, ...] = (
 )
 """Ports the HTTP edge asks for."""
 
+KEPT: frozenset[type] = frozenset(
+    {
+        Database,
+        RedisClient,
+        SessionStore,
+        ToolRegistryPort,
+        HealthBoard,
+        InstancePool,
+        UsageRecorder,
+        BackgroundTasks,
+        Drain,
+        RateLimiter,
+        StreamLog,
+        ConfigNotices,
+        Metering,
+        MetricsExposition,
+        Tracing,
+        PriceBook,
+        BudgetStore,
+        Budgets,
+        CallSink,
+    }
+)
+"""Services built once per process and handed as they are to every configuration generation (stores,
+pools, process state: metric collectors, the span exporter, the price table and budget reservations too). Every other service is rebuilt by a reload (backend/wiring/generations.py); the
+settings these depend on cannot change live (backend/wiring/reload.py)."""
+
 
 def table(settings: Settings) -> list[Provide]:
     """Port -> factory, chosen by settings."""
@@ -78,6 +107,14 @@ def table(settings: Settings) -> list[Provide]:
     rows = [Provide(Database, f.database, f"sqlalchemy ({db_label})", close="aclose", ping="ping")]
     if stores.redis_url:
         rows.append(Provide(RedisClient, f.redis_client, "redis", close="aclose", ping="ping"))
+        rows.append(
+            Provide(
+                ConfigNotices,
+                f.redis_config_notices,
+                "RedisConfigNotices (reloads reach every instance)",
+                close="aclose",
+            )
+        )
     sessions = {
         "sql": Provide(SessionStore, f.sql_sessions, "SqlAlchemySessionStore"),
         "memory": Provide(SessionStore, f.memory_sessions, "MemorySessionStore"),
@@ -89,9 +126,20 @@ def table(settings: Settings) -> list[Provide]:
         Provide(ToolRegistryPort, f.tool_registry, "ToolRegistry (time, calculator, search)"),
         Provide(AgentCatalog, f.agent_catalog, "TomlAgentCatalog"),
         (
-            Provide(HealthBoard, f.redis_health_board, "RedisHealthBoard (circuits shared by instances)")
+            Provide(
+                HealthBoard,
+                f.redis_health_board,
+                "RedisHealthBoard (circuits shared by instances)",
+                close="aclose",
+            )
             if settings.uses_redis(settings.routing.backend)
             else Provide(HealthBoard, f.memory_health_board, "MemoryHealthBoard (circuits in this process)")
+        ),
+        Provide(
+            InstancePool,
+            f.instance_pool,
+            "InstancePool (provider clients kept across reloads)",
+            close="aclose",
         ),
         Provide(
             ProviderDirectory,
@@ -231,6 +279,22 @@ def compile_graph(settings: Settings) -> CompiledGraph:
 async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None = None) -> svcs.Registry:
     """Create every service in dependency order and register it (with ping and cleanup) on ``registry``."""
     registry = registry or svcs.Registry()
+    await build_services(compiled, registry)
+    return registry
+
+
+async def build_services(
+    compiled: CompiledGraph,
+    registry: svcs.Registry,
+    *,
+    kept: Mapping[type, Any] | None = None,
+    owned: list[Callable[[], Awaitable[Any]]] | None = None,
+) -> dict[type, Any]:
+    """Build the services in dependency order, register them on ``registry`` and return them by port.
+
+    ``kept``: services already built (by an earlier generation) to register as they are, never closed
+    here. ``owned``: when given, the cleanup of services outside ``KEPT`` goes to this list (their
+    generation closes them) instead of to the registry's close."""
     built: dict[type, Any] = dict(compiled.graph.values)
     for value_type, value in compiled.graph.values.items():
         registry.register_value(value_type, value)
@@ -241,21 +305,27 @@ async def build_registry(compiled: CompiledGraph, registry: svcs.Registry | None
                     provide.port, _from_container(compiled.graph.needs(provide), provide)
                 )
                 continue
+            if kept is not None and provide.port in kept:
+                obj = built[provide.port] = kept[provide.port]
+                registry.register_value(provide.port, obj, ping=_ping(provide.ping))
+                continue
             kwargs = {name: built[t] for name, t in compiled.graph.needs(provide).items()}
             obj = provide.factory(**kwargs)
             if inspect.isawaitable(obj):
                 obj = await obj
             built[provide.port] = obj
-            registry.register_value(
-                provide.port,
-                obj,
-                ping=_ping(provide.ping),
-                on_registry_close=_method(obj, provide.close),
-            )
+            close = _method(obj, provide.close)
+            if owned is not None and provide.port not in KEPT:
+                if close is not None:
+                    owned.append(close)
+                close = None
+            registry.register_value(provide.port, obj, ping=_ping(provide.ping), on_registry_close=close)
     except BaseException:
+        for close in reversed(owned or []):
+            await close()
         await registry.aclose()
         raise
-    return registry
+    return built
 
 
 def _from_container(needs: dict[str, type], provide: Provide) -> Callable[..., Any]:

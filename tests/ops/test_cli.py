@@ -230,3 +230,24 @@ def test_a_stored_key_can_never_hold_the_operator_scope(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert "operator scope is for configured keys only" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_reload_needs_a_key_and_says_when_the_server_cannot_be_reached() -> None:
+    from tests.support.app import free_port
+
+    no_key = run("-m", "ops", "reload", "--url", "http://127.0.0.1:9")
+    assert no_key.returncode == 2
+    assert "give the operator key with --key or --key-file" in no_key.stderr
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = run("-m", "ops", "reload", "--url", url, "--key", "op", "--timeout", "5")
+    assert unreachable.returncode == 1
+    assert f"cannot reach {url}" in unreachable.stderr
+
+
+def test_graph_prints_the_configuration_version_first() -> None:
+    text = run("-m", "ops", "graph").stdout.splitlines()
+    again = run("-m", "ops", "graph").stdout.splitlines()
+    assert text[0].startswith("# configuration ") and " loaded at " in text[0]
+    assert text[0].split()[2] == again[0].split()[2]  # same configuration, same version
+    changed = run("-m", "ops", "graph", SWITCHBOARD_HISTORY_LIMIT="3").stdout.splitlines()
+    assert changed[0].split()[2] != text[0].split()[2]

@@ -11,17 +11,20 @@ from backend.http.svcs_plugin import Injected, port
 from contracts.agents import AgentDescriptor, ProviderStatus
 from contracts.auth import Principal
 from contracts.base import Struct
+from contracts.config import ConfigVersion
 from contracts.ports import AgentCatalog, ProviderDirectory, ToolRegistryPort
 from contracts.routing import RouteInfo
 from contracts.tools import ToolSpec
 
 
 class ProviderList(Struct, frozen=True, kw_only=True):
-    """``data``: each enabled instance with its deployments' circuit states; ``routes``: every route."""
+    """``data``: each enabled instance with its deployments' circuit states; ``routes``: every route;
+    ``config``: the configuration serving this request (its version and when it was loaded)."""
 
     default: str
     data: list[ProviderStatus]
     routes: list[RouteInfo] = []
+    config: ConfigVersion | None = None
 
 
 class RouteList(Struct, frozen=True, kw_only=True):
@@ -47,13 +50,19 @@ class CatalogController(Controller):
         "/providers",
         responses=problems(),
         summary="Enabled providers: default, order, capabilities, health",
-        dependencies={"providers": port(ProviderDirectory)},
+        dependencies={"providers": port(ProviderDirectory), "config": port(ConfigVersion)},
     )
     async def providers(
-        self, principal: NamedDependency[Principal], providers: Injected[ProviderDirectory]
+        self,
+        principal: NamedDependency[Principal],
+        providers: Injected[ProviderDirectory],
+        config: Injected[ConfigVersion],
     ) -> ProviderList:
         return ProviderList(
-            default=providers.default, data=await providers.statuses(), routes=providers.routes()
+            default=providers.default,
+            data=await providers.statuses(),
+            routes=providers.routes(),
+            config=config,
         )
 
     @get(

@@ -1,0 +1,1 @@
+"""Configuration adapters: reload notices shared by instances."""
