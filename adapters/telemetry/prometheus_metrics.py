@@ -94,6 +94,12 @@ class PrometheusMetrics:
         self._refusals = Counter(
             "switchboard_limit_refusals", "Requests refused by a per-key limit.", ("limit",), registry=r
         )
+        self._reloads = Counter(
+            "switchboard_config_reloads",
+            "Configuration reloads by outcome: applied, unchanged, refused (docs/operations.md).",
+            ("outcome",),
+            registry=r,
+        )
         self._streams = Gauge(
             "switchboard_open_streams",
             "Streamed responses open now.",
@@ -165,6 +171,9 @@ class PrometheusMetrics:
 
     def refused(self, limit: str) -> None:
         self._refusals.labels(limit).inc()
+
+    def config_reloaded(self, outcome: str) -> None:
+        self._reloads.labels(outcome).inc()
 
     def stream_opened(self, surface: str) -> None:
         self._stream(surface).inc()

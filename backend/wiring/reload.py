@@ -24,6 +24,7 @@ import structlog
 
 from backend.settings import _FIELDS, ConfigError, Settings, load_settings
 from backend.wiring.generations import Generations, build_generation
+from backend.wiring.resources import Metering
 from backend.wiring.table import CompiledGraph, compile_graph
 from contracts.config import ReloadResult
 from contracts.errors import ConfigRejected
@@ -122,6 +123,12 @@ class Reloader:
             raise ConfigError("; ".join(problems))
         return compiled, config_version(settings)
 
+    def _count(self, outcome: str) -> None:
+        """Count the reload in the metrics, when they are on (the collector is kept across generations)."""
+        metering = self.generations.current.services.get(Metering)
+        if isinstance(metering, Metering) and metering.collector is not None:
+            metering.collector.config_reloaded(outcome)
+
     async def reload(self, *, source: str, signal_workers: bool = False) -> ReloadResult:
         """Apply the configuration on disk, or raise ``ConfigRejected`` (the running one stays)."""
         async with self._lock:
@@ -161,6 +168,8 @@ class Reloader:
                 if signal_workers and self.fan_out is not None:
                     self.fan_out()
                     result = msgspec.structs.replace(result, workers_signalled=True)
+                self._count(result.outcome)
                 return result
         log.warning("config.reload_refused", source=source, reason=reason, version=previous)
+        self._count("refused")
         raise ConfigRejected(reason)

@@ -172,3 +172,8 @@ async def test_a_reload_keeps_metrics_and_budget_reservations_of_the_process(tmp
             if line.startswith("switchboard_calls_total{") and 'outcome="completed"' in line
         ]
         assert sum(float(line.rsplit(" ", 1)[1]) for line in calls) == 2  # one before, one after the reload
+        config.env["SWITCHBOARD_PROVIDER_BACKUP_KIND"] = "no-such-kind"
+        assert (await _reload(client)).status_code == 422
+        scraped = await client.get("/metrics", headers=auth(OPERATOR))
+        assert 'switchboard_config_reloads_total{outcome="applied"} 1.0' in scraped.text
+        assert 'switchboard_config_reloads_total{outcome="refused"} 1.0' in scraped.text
