@@ -702,6 +702,7 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
                 out["targets"][label] = {"path": path, "skipped": reason}
                 continue
             print(f"{label} {path} ({protocol}) ...", flush=True)
+            upstream_stats(up.port)  # resets the upstream's own lag record
             result = sse_load.measure(
                 base + path,
                 protocol,
@@ -714,6 +715,9 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
                 expected_deltas=expected,
             )
             result["path"] = path
+            # the reference upstream's own stalls (its one ticker running late), so that a gap the client
+            # sees can be told apart from one the target caused
+            result["upstream_max_tick_lag_ms"] = upstream_stats(up.port).get("max_tick_lag_ms")
             out["targets"][label] = result
             if label not in ("direct", "forwarder"):
                 harness.stop(svc)  # one service at a time (its stack callback is then a no-op)
@@ -722,6 +726,8 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
         names = list(measured)
         # targets can have different rows (e.g. "where stalled streams stalled" only where some did)
         by_name = {n: dict(sse_load.rows(measured[n])) for n in names}
+        for n in names:
+            by_name[n]["upstream: latest tick, late by (ms)"] = measured[n].get("upstream_max_tick_lag_ms")
         metrics = list(dict.fromkeys(m for n in names for m in by_name[n]))
         print(table(["metric", *names], [[m, *(by_name[n].get(m, "-") for n in names)] for m in metrics]))
     print("note: " + results.CPU_NOTE.format(cpus=os.cpu_count()))

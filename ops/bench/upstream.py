@@ -352,6 +352,9 @@ class _Ticker:
 
     def _tick(self) -> None:
         self._handle = None
+        late = asyncio.get_running_loop().time() - self._due
+        if late > self.server.max_tick_lag_s:
+            self.server.max_tick_lag_s = late
         keep: list[_Stream] = []
         for stream in self.streams:
             conn = stream.conn
@@ -588,6 +591,8 @@ class BenchUpstream:
         self.open_streams = self.peak_streams = 0
         self.connections: set[_Connection] = set()
         self.tickers: dict[float, _Ticker] = {}
+        self.max_tick_lag_s = 0.0
+        """How late the most late tick ran since the last ``stats()`` (this upstream's own stalls)."""
         self.json_answers = {
             name: (_response(200, body), _response(200, body, close=True))
             for name, body in JSON_BODIES.items()
@@ -613,7 +618,10 @@ class BenchUpstream:
         return plan
 
     def stats(self) -> dict[str, Any]:
+        """The counters; reading them resets ``max_tick_lag_ms``."""
+        lag, self.max_tick_lag_s = self.max_tick_lag_s, 0.0
         return {
+            "max_tick_lag_ms": round(lag * 1000, 1),
             "requests": self.requests,
             "streams": self.streams,
             "open_streams": self.open_streams,
