@@ -4,11 +4,14 @@ guardrail block, keys, usage chart, conversations, providers; nothing loaded fro
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.browser.conftest import BLOCKED_TERM, Console, playwright_api
-from tests.support.app import KEY_A, KEY_A_ADMIN, auth
+from tests.browser.conftest import BLOCKED_TERM, DESKTOP, Console, open_console, playwright_api
+from tests.support.app import KEY_A, KEY_A_ADMIN, auth, live_server, make_settings
+from tests.support.processes import free_port
 
 expect = playwright_api.expect
 
@@ -181,3 +184,40 @@ async def test_the_api_docs_load_every_asset_from_the_service(desktop: Console) 
     await page.locator(".opblock-tag", has_text="admin").first.wait_for()
     assert any(url.endswith("/docs/assets/swagger-ui-bundle.js") for url in desktop.requests)
     assert desktop.foreign_requests() == [] and desktop.errors == []
+
+
+async def test_a_deployment_forced_into_cooldown_shows_on_the_providers_page_without_a_reload(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A route whose first deployment refuses connections: three turns fall back (and succeed), the
+    deployment's circuit opens, and the open providers page shows it cooling down by itself."""
+    closed = free_port()  # nothing listens there: every call is refused
+    settings = make_settings(
+        tmp_path,
+        SWITCHBOARD_PROVIDERS="scripted,broken",
+        SWITCHBOARD_PROVIDER_BROKEN_KIND="openai",
+        SWITCHBOARD_PROVIDER_BROKEN_BASE_URL=f"http://127.0.0.1:{closed}/v1",
+        SWITCHBOARD_PROVIDER_BROKEN_API_MODE="chat_completions",
+        SWITCHBOARD_ROUTE_FLAKY="broken:some-model,scripted:scripted-1",
+        SWITCHBOARD_ROUTING_RETRIES="0",
+    )
+    async with live_server(settings) as base:
+        console = await open_console(browser, base, DESKTOP)
+        page = console.page
+        await console.sign_in()
+        await page.goto(base + "/console/#/providers")
+        routes = page.locator("#routes")
+        await expect(routes).to_contain_text("ok broken:some-model")
+
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for n in range(3):
+                answer = await client.post(
+                    "/v1/chat", json={"message": f"try {n}", "model": "flaky"}, headers=auth(KEY_A)
+                )
+                assert answer.status_code == 200 and answer.json()["provider"] == "scripted"
+
+        # no click on Refresh: the page reloads the health on its own
+        await expect(routes).to_contain_text("cooling broken:some-model", timeout=10_000)
+        assert "refused" in (await routes.text_content() or "")
+        await console.screenshot("console-providers-cooling")
+        assert console.foreign_requests() == [] and console.errors == []

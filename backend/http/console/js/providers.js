@@ -48,4 +48,14 @@ export async function render(main) {
   }
   refresh.addEventListener("click", load);
   await load();
+  // Live: circuits open and close on their own; reload every few seconds while this page is shown.
+  const timer = setInterval(() => {
+    if (!body.isConnected) {
+      clearInterval(timer);
+      return;
+    }
+    load();
+  }, REFRESH_MS);
 }
+
+export const REFRESH_MS = 3000;
