@@ -69,6 +69,22 @@ def drain_on_sigterm(registry: svcs.Registry) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
+_held_sighup = False
+"""A SIGHUP arrived before the reload handler was installed (while the services were being built)."""
+
+
+def hold_sighup() -> None:
+    """Until startup installs the reload, remember a SIGHUP instead of dying of it (the default) or
+    dropping it: the configuration read at start may already be the old one, so it is reloaded once the
+    service is up (a parent forwarding SIGHUP to a worker that is still starting must not lose it)."""
+
+    def remember(_signum: int, _frame: FrameType | None) -> None:
+        global _held_sighup
+        _held_sighup = True
+
+    signal.signal(signal.SIGHUP, remember)
+
+
 def reload_on_sighup(registry: svcs.Registry, *, fan_out: Callable[[], None] | None = None) -> None:
     """Install, in the serving loop, a SIGHUP handler that reloads the configuration
     (backend/wiring/reload.py: validated, swapped only when valid, the outcome logged). ``fan_out``:
@@ -95,6 +111,10 @@ def reload_on_sighup(registry: svcs.Registry, *, fan_out: Callable[[], None] | N
         loop.call_soon_threadsafe(start)
 
     signal.signal(signal.SIGHUP, on_sighup)
+    global _held_sighup
+    if _held_sighup:
+        _held_sighup = False
+        start()
 
 
 def serving_signals(registry: svcs.Registry) -> None:
@@ -118,7 +138,7 @@ def worker_app() -> Litestar:
     SIGTERM, reload on SIGHUP."""
     from backend.app import create_app
 
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
+    hold_sighup()
     return create_app(load_settings(), configure=worker_signals)
 
 
@@ -131,7 +151,7 @@ async def serve_one(settings: Settings, host: str, port: int, on_ready: Callable
     from backend.wiring.reload import config_version
     from backend.wiring.table import compile_graph
 
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until startup installs the reload (default: exit)
+    hold_sighup()
     first = await build_generation(compile_graph(settings), version=config_version(settings), number=1)
     on_ready()
     app = create_app(settings, generation=first, configure=serving_signals)
