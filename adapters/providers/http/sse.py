@@ -1,6 +1,7 @@
 """A server-sent-events parser over a response body (the WHATWG event-stream format).
 
-``sse_events(response.content.iter_any())`` yields ``(event, data)`` per dispatched event: ``event`` is the
+``SSEParser().feed(chunk)`` returns the ``(event, data)`` of each event the chunk completes (``close()``
+at the end of the body): ``event`` is the
 ``event:`` field (``"message"`` when absent), ``data`` the ``data:`` lines joined by ``\\n`` as bytes
 (ready for a typed msgspec decoder). Lines may end with LF, CRLF or CR, even split across chunks; comment
 lines (``:``) and ``id:``/``retry:`` are skipped; one space after the colon is dropped; a leading UTF-8 BOM
@@ -12,8 +13,6 @@ slice; no regex; event names are decoded once per stream.
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterable, AsyncIterator
 
 MAX_PENDING_BYTES = 16 * 1024 * 1024
 """A line longer than this (no newline in 16 MiB) is not an event stream."""
@@ -120,15 +119,3 @@ class SSEParser:
         name = event.decode("utf-8", "replace") if event else "message"
         self._names[event] = name
         return name
-
-
-async def sse_events(
-    chunks: AsyncIterable[bytes], *, max_pending: int = MAX_PENDING_BYTES
-) -> AsyncIterator[tuple[str, bytes]]:
-    """Events of the stream whose body arrives as ``chunks`` (split anywhere)."""
-    parser = SSEParser(max_pending)
-    async for chunk in chunks:
-        for item in parser.feed(chunk):
-            yield item
-    for item in parser.close():
-        yield item

@@ -39,8 +39,8 @@ def build(ctx: BuildContext, settings: OpenAISettings) -> ProviderInstance:
         model=model,
         engine=settings.agent_engine,
         realtime=OpenAIRealtime(descriptor, settings),
-        moderation=OpenAIModeration(ctx.name, model.http, model.base_url, settings.moderation_model),
-        embeddings=OpenAIEmbeddings(ctx.name, model.http, model.base_url, settings.embedding_model),
+        moderation=OpenAIModeration(model.http, model.base_url, settings.moderation_model),
+        embeddings=OpenAIEmbeddings(model.http, model.base_url, settings.embedding_model),
         ping=model.ping,
         aclose=model.aclose,
     )

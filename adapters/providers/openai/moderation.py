@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.providers.http.failures import TRANSPORT_ERRORS, from_exception, from_status
-from adapters.providers.http.session import PooledSession
+from adapters.providers.http.failures import failure
+from adapters.providers.http.upstream import Upstream
 
 
 class _Result(msgspec.Struct, kw_only=True):
@@ -28,8 +28,8 @@ _decode = msgspec.json.Decoder(_Answer).decode
 class OpenAIModeration:
     """Asks the instance's moderation model whether a text is flagged, with per-category scores."""
 
-    def __init__(self, provider: str, http: PooledSession, base_url: str, model: str) -> None:
-        self._provider = provider
+    def __init__(self, http: Upstream, base_url: str, model: str) -> None:
+        self._provider = http.name
         self._http = http
         self._url = base_url.rstrip("/") + "/moderations"
         self._model = model
@@ -37,20 +37,13 @@ class OpenAIModeration:
     async def moderate(self, text: str) -> tuple[bool, dict[str, float]]:
         """``(flagged, category -> score)`` under the API's category names (``hate/threatening``)."""
         body = _encode({"model": self._model, "input": text})
-        try:
-            response = await self._http.get().post(self._url, data=body, allow_redirects=False)
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-        except TRANSPORT_ERRORS as exc:
-            raise from_exception(self._provider, exc) from exc
-        if response.status >= 300:
-            raise from_status(self._provider, response.status, response.headers, payload)
+        payload = await self._http.post(self._url, body)
         try:
             answer = _decode(payload)
         except msgspec.DecodeError:
-            raise from_status(self._provider, 502, response.headers, b"") from None
+            raise failure(
+                self._provider, "malformed", phrase="upstream answered with a body that is not JSON"
+            ) from None
         if not answer.results:
             return False, {}
         result = answer.results[0]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 
-from adapters.providers.http.sse import SSEError, SSEParser, sse_events
+from adapters.providers.http.sse import SSEError, SSEParser
 from ops.mock_upstream import MockUpstream
 
 STREAM = (
@@ -65,12 +63,15 @@ def test_a_line_over_the_limit_is_an_error() -> None:
         parser.feed(b"data: " + b"x" * 32)
 
 
-async def test_sse_events_over_chunks() -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        for i in range(0, len(STREAM), 5):
-            yield STREAM[i : i + 5]
+def _parse(chunks: list[bytes]) -> list[tuple[str, bytes]]:
+    """As the models read a body: ``feed`` each chunk, then ``close`` at its end."""
+    parser = SSEParser()
+    events = [event for chunk in chunks for event in parser.feed(chunk)]
+    return events + parser.close()
 
-    assert [event async for event in sse_events(chunks())] == EVENTS
+
+def test_events_over_chunks_split_anywhere() -> None:
+    assert _parse([STREAM[i : i + 5] for i in range(0, len(STREAM), 5)]) == EVENTS
 
 
 async def test_over_a_real_streamed_body(mock: MockUpstream) -> None:
@@ -79,7 +80,7 @@ async def test_over_a_real_streamed_body(mock: MockUpstream) -> None:
         aiohttp.ClientSession() as http,
         http.post(f"{mock.base_url}/responses", json=body) as response,
     ):
-        events = [event async for event in sse_events(response.content.iter_any())]
+        events = _parse([chunk async for chunk in response.content.iter_any()])
     names = [name for name, _ in events]
     assert names[0] == "response.created" and names[-1] == "response.completed"
     assert names.count("response.output_text.delta") == 6

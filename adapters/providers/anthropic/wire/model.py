@@ -13,7 +13,7 @@ failure); after ``message_stop`` the connection goes back to the pool.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import aiohttp
 import msgspec
@@ -22,13 +22,12 @@ from yarl import URL
 from adapters.providers.anthropic.settings import AnthropicSettings
 from adapters.providers.anthropic.wire import messages
 from adapters.providers.anthropic.wire.stream import MessagesStreamDecoder
-from adapters.providers.http.failures import TRANSPORT_ERRORS, failure, from_exception, from_status
-from adapters.providers.http.session import HttpLimits, PooledSession, user_agent
+from adapters.providers.http.failures import TRANSPORT_ERRORS
+from adapters.providers.http.session import user_agent
 from adapters.providers.http.sse import SSEParser
+from adapters.providers.http.upstream import Upstream, call_headers, limits_of
 from contracts.agents import ProviderHealth
-from contracts.errors import ProviderUnavailable
 from contracts.models import (
-    FailureKind,
     ModelDone,
     ModelEvent,
     ModelRequest,
@@ -71,26 +70,17 @@ class AnthropicModel:
         self._name = name
         self._default_model = settings.model
         self._max_tokens = settings.max_tokens
-        self._secret = settings.api_key
-        sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _OWN_HEADERS}
-        sent.update(
-            {
-                "User-Agent": user_agent(),
-                "Content-Type": "application/json",
-                "anthropic-version": settings.anthropic_version,
-            }
-        )
+        own = {
+            "User-Agent": user_agent(),
+            "Content-Type": "application/json",
+            "anthropic-version": settings.anthropic_version,
+        }
         if settings.beta_header():
-            sent["anthropic-beta"] = settings.beta_header()
+            own["anthropic-beta"] = settings.beta_header()
         if settings.api_key:
-            sent["x-api-key"] = settings.api_key
-        limits = HttpLimits(
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.timeout_s,
-            stream_idle_timeout_s=settings.stream_idle_timeout_s,
-            max_connections=settings.max_connections,
-        )
-        self._http = PooledSession(limits, sent)
+            own["x-api-key"] = settings.api_key
+        headers_sent = call_headers(own, headers, reserved=_OWN_HEADERS)
+        self._http = Upstream(name, settings.api_key, limits_of(settings), headers_sent)
         base = settings.base_url.rstrip("/")
         self.base_url = base
         self._url = URL(base + messages.PATH)
@@ -112,11 +102,11 @@ class AnthropicModel:
         body, tool = messages.encode_request(
             request, request.model or self._default_model, stream=False, max_tokens=self._max_tokens
         )
-        payload = await self._post(self._url, body)
+        payload = await self._http.post(self._url, body)
         try:
             return messages.decode_answer(self._name, payload, tool)
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+            raise self._http.broken(exc) from exc
 
     async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         """Deltas as they arrive, then one ``ModelDone``; silence over ``stream_idle_timeout_s`` fails as
@@ -143,11 +133,11 @@ class AnthropicModel:
 
     async def forward(self, call: WireCall, model: str) -> WireAnswer:
         """The client's body with ``model`` replaced, POSTed as is; the upstream's JSON relayed as it came."""
-        payload = await self._post(self._url, self._passed(call, model, stream=False))
+        payload = await self._http.post(self._url, self._passed(call, model, stream=False))
         try:
             return WireAnswer(body=payload, response=messages.decode_answer(self._name, payload))
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+            raise self._http.broken(exc) from exc
 
     async def forward_stream(self, call: WireCall, model: str) -> AsyncGenerator[WireFrame, None]:
         """The client's body streamed, each upstream event relayed as a frame with the neutral events it
@@ -160,26 +150,13 @@ class AnthropicModel:
         """``POST /v1/messages/count_tokens`` with the client's body (model replaced; the fields that
         endpoint refuses are left out): the upstream's own count."""
         fields = {k: v for k, v in call.body.items() if k in _COUNTED}
-        payload = await self._post(self._count_url, _encode_json({**fields, "model": model}))
+        payload = await self._http.post(self._count_url, _encode_json({**fields, "model": model}))
         try:
             return _decode_count(payload).input_tokens
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+            raise self._http.broken(exc) from exc
 
     # -- HTTP ----------------------------------------------------------------------------------------------
-
-    async def _post(self, url: URL, body: bytes) -> bytes:
-        try:
-            response = await self._http.get().post(url, data=body, allow_redirects=False)
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-        except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
-        if response.status >= 300:
-            raise self._scrub(from_status(self._name, response.status, response.headers, payload))
-        return payload
 
     async def _read_stream(
         self, body: bytes, decoder: MessagesStreamDecoder
@@ -187,20 +164,9 @@ class AnthropicModel:
         """Each upstream SSE event as (its frame, the neutral events it carries); the last pair carries
         ``ModelDone`` with the assembled answer."""
         http = self._http
-        try:
-            response = await http.get().post(
-                self._url, data=body, timeout=http.stream_timeout, allow_redirects=False
-            )
-        except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+        response = await http.open_stream(self._url, body)
         released = False
         try:
-            if response.status >= 300:
-                payload = await response.read()
-                raise self._scrub(from_status(self._name, response.status, response.headers, payload))
-            if response.content_type == "application/json":
-                raise failure(self._name, "malformed", phrase="upstream answered a stream with a JSON body")
-            http.watch_idle(response)
             content, parser, lingering = response.content, SSEParser(), False
             last: tuple[bytes, tuple[ModelEvent, ...]] | None = None
             while True:
@@ -222,47 +188,25 @@ class AnthropicModel:
                     break
                 if decoder.done and not lingering:
                     lingering = True
-                    http.watch_idle(response, LINGER_S)
+                    http.session.watch_idle(response, LINGER_S)
             result = decoder.result()
             response.release()
             released = True
             frame, events = last if last is not None else (b"", ())
             yield frame, (*events, ModelDone(response=result))
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc, streaming=True)) from exc
+            raise http.broken(exc, streaming=True) from exc
         finally:
             if not released:
                 response.close()
 
     async def ping(self) -> ProviderHealth:
         """``GET /v1/models`` with a short timeout: reachable and accepting our credentials (no tokens)."""
-        http = self._http
-        try:
-            response = await http.get().get(
-                self._models_url, timeout=http.ping_timeout, allow_redirects=False
-            )
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-        except TRANSPORT_ERRORS as exc:
-            return ProviderHealth(ok=False, detail=self._scrub(from_exception(self._name, exc)).reason)
-        if response.status >= 300:
-            error = from_status(self._name, response.status, response.headers, payload)
-            return ProviderHealth(ok=False, detail=self._scrub(error).reason)
-        return ProviderHealth(ok=True)
+        return await self._http.ping(self._models_url)
 
     async def aclose(self) -> None:
         """Close the pooled connections (safe to call twice)."""
         await self._http.aclose()
-
-    def _scrub(self, error: ProviderUnavailable) -> ProviderUnavailable:
-        """``error`` without the key, should anything upstream have smuggled it into a detail."""
-        secret = self._secret
-        if secret and secret in error.detail:
-            kind = cast(FailureKind, error.failure)
-            return failure(self._name, kind, status=error.upstream_status, retry_after=error.retry_after)
-        return error
 
 
 _COUNTED: Final = frozenset(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.providers.http.failures import TRANSPORT_ERRORS, failure, from_exception, from_status
-from adapters.providers.http.session import PooledSession
+from adapters.providers.http.failures import failure
+from adapters.providers.http.upstream import Upstream
 from contracts.models import EmbeddingRequest, EmbeddingResponse
 from contracts.usage import Usage
 
@@ -46,8 +46,8 @@ _decode = msgspec.json.Decoder(_AnswerW).decode
 class OpenAIEmbeddings:
     """Implements ``EmbeddingModel`` for one instance; ``default_model`` when the request names none."""
 
-    def __init__(self, provider: str, http: PooledSession, base_url: str, default_model: str) -> None:
-        self._provider = provider
+    def __init__(self, http: Upstream, base_url: str, default_model: str) -> None:
+        self._provider = http.name
         self._http = http
         self._url = base_url.rstrip("/") + "/embeddings"
         self._default_model = default_model
@@ -60,16 +60,7 @@ class OpenAIEmbeddings:
             dimensions=request.dimensions,
             user=request.user,
         )
-        try:
-            response = await self._http.get().post(self._url, data=_encode(body), allow_redirects=False)
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-        except TRANSPORT_ERRORS as exc:
-            raise from_exception(self._provider, exc) from exc
-        if response.status >= 300:
-            raise from_status(self._provider, response.status, response.headers, payload)
+        payload = await self._http.post(self._url, _encode(body))
         try:
             answer = _decode(payload)
         except msgspec.DecodeError:

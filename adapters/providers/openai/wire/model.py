@@ -14,30 +14,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol, cast
+from typing import Final, Protocol
 
 import aiohttp
 import msgspec
 from yarl import URL
 
-from adapters.providers.http.failures import (
-    TRANSPORT_ERRORS,
-    failure,
-    from_exception,
-    from_status,
-)
-from adapters.providers.http.session import HttpLimits, PooledSession, user_agent
+from adapters.providers.http.failures import TRANSPORT_ERRORS
+from adapters.providers.http.session import user_agent
 from adapters.providers.http.sse import SSEParser
+from adapters.providers.http.upstream import Upstream, call_headers, limits_of
 from adapters.providers.openai.settings import OpenAISettings
 from adapters.providers.openai.wire import chat_completions, responses
 from adapters.providers.openai.wire.chat_stream import ChatStreamDecoder
 from adapters.providers.openai.wire.responses_stream import ResponsesStreamDecoder
 from contracts.agents import ProviderHealth
-from contracts.errors import ProviderUnavailable
 from contracts.models import (
     PROTOCOL_OPENAI_CHAT,
     PROTOCOL_OPENAI_RESPONSES,
-    FailureKind,
     ModelDone,
     ModelEvent,
     ModelRequest,
@@ -114,20 +108,13 @@ class OpenAIModel:
     ) -> None:
         self._name = name
         self._default_model = settings.model
-        self._secret = settings.api_key
         self._format = FORMATS[settings.api_mode]
         self._protocol = PROTOCOLS[settings.api_mode]
-        sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _OWN_HEADERS}
-        sent.update({"User-Agent": user_agent(), "Content-Type": "application/json"})
+        own = {"User-Agent": user_agent(), "Content-Type": "application/json"}
         if settings.api_key:
-            sent["Authorization"] = f"Bearer {settings.api_key}"
-        limits = HttpLimits(
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.timeout_s,
-            stream_idle_timeout_s=settings.stream_idle_timeout_s,
-            max_connections=settings.max_connections,
-        )
-        self._http = PooledSession(limits, sent)
+            own["Authorization"] = f"Bearer {settings.api_key}"
+        headers_sent = call_headers(own, headers, reserved=_OWN_HEADERS)
+        self._http = Upstream(name, settings.api_key, limits_of(settings), headers_sent)
         base = settings.base_url.rstrip("/")
         self.base_url = base
         self._url = URL(base + self._format.path)
@@ -139,8 +126,8 @@ class OpenAIModel:
         return self._name
 
     @property
-    def http(self) -> PooledSession:
-        """The instance's pooled session (moderation and pass-through share it)."""
+    def http(self) -> Upstream:
+        """The instance's HTTP edge (moderation and embeddings share it)."""
         return self._http
 
     def __repr__(self) -> str:
@@ -150,17 +137,11 @@ class OpenAIModel:
         """One whole answer within ``timeout_s``."""
         wire = self._format
         body = wire.encode(request, request.model or self._default_model, stream=False, provider=self._name)
+        payload = await self._http.post(self._url, body)
         try:
-            response = await self._http.get().post(self._url, data=body, allow_redirects=False)
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-            if response.status >= 300:
-                raise self._scrub(from_status(self._name, response.status, response.headers, payload))
             return wire.decode(self._name, payload)
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+            raise self._http.broken(exc) from exc
 
     async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         """Deltas as they arrive, then one ``ModelDone``; silence over ``stream_idle_timeout_s`` between
@@ -179,22 +160,13 @@ class OpenAIModel:
 
     async def forward(self, call: WireCall, model: str) -> WireAnswer:
         """The client's body with ``model`` replaced, POSTed as is; the upstream's JSON relayed as it came."""
-        body = _encode_json({**call.body, "model": model, "stream": False})
+        payload = await self._http.post(
+            self._url, _encode_json({**call.body, "model": model, "stream": False})
+        )
         try:
-            response = await self._http.get().post(self._url, data=body, allow_redirects=False)
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-            if response.status >= 300:
-                raise self._scrub(from_status(self._name, response.status, response.headers, payload))
             return WireAnswer(body=payload, response=self._format.decode(self._name, payload))
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
-        except msgspec.DecodeError:
-            raise failure(
-                self._name, "malformed", phrase="upstream answered with a body that is not JSON"
-            ) from None
+            raise self._http.broken(exc) from exc
 
     async def forward_stream(self, call: WireCall, model: str) -> AsyncGenerator[WireFrame, None]:
         """The client's body streamed (usage asked for on Chat Completions), each upstream event relayed
@@ -217,20 +189,9 @@ class OpenAIModel:
         ``(b"", (ModelDone,))`` when the answer is complete."""
         http = self._http
         decoder = self._format.stream_decoder(self._name)
-        try:
-            response = await http.get().post(
-                url, data=body, timeout=http.stream_timeout, allow_redirects=False
-            )
-        except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc)) from exc
+        response = await http.open_stream(url, body)
         released = False
         try:
-            if response.status >= 300:
-                payload = await response.read()
-                raise self._scrub(from_status(self._name, response.status, response.headers, payload))
-            if response.content_type == "application/json":
-                raise failure(self._name, "malformed", phrase="upstream answered a stream with a JSON body")
-            http.watch_idle(response)
             content, parser, lingering = response.content, SSEParser(), False
             while True:
                 try:
@@ -249,43 +210,21 @@ class OpenAIModel:
                     break
                 if decoder.done and not lingering:
                     lingering = True
-                    http.watch_idle(response, LINGER_S)
+                    http.session.watch_idle(response, LINGER_S)
             result = decoder.result()
             response.release()
             released = True
             yield b"", (ModelDone(response=result),)
         except TRANSPORT_ERRORS as exc:
-            raise self._scrub(from_exception(self._name, exc, streaming=True)) from exc
+            raise http.broken(exc, streaming=True) from exc
         finally:
             if not released:
                 response.close()
 
     async def ping(self) -> ProviderHealth:
         """``GET /models`` with a short timeout: reachable and accepting our credentials (no tokens)."""
-        http = self._http
-        try:
-            response = await http.get().get(
-                self._models_url, timeout=http.ping_timeout, allow_redirects=False
-            )
-            try:
-                payload = await response.read()
-            finally:
-                response.release()
-        except TRANSPORT_ERRORS as exc:
-            return ProviderHealth(ok=False, detail=self._scrub(from_exception(self._name, exc)).reason)
-        if response.status >= 300:
-            error = from_status(self._name, response.status, response.headers, payload)
-            return ProviderHealth(ok=False, detail=self._scrub(error).reason)
-        return ProviderHealth(ok=True)
+        return await self._http.ping(self._models_url)
 
     async def aclose(self) -> None:
         """Close the pooled connections (safe to call twice)."""
         await self._http.aclose()
-
-    def _scrub(self, error: ProviderUnavailable) -> ProviderUnavailable:
-        """``error`` without the key, should anything upstream have smuggled it into a detail."""
-        secret = self._secret
-        if secret and secret in error.detail:
-            kind = cast(FailureKind, error.failure)
-            return failure(self._name, kind, status=error.upstream_status, retry_after=error.retry_after)
-        return error
