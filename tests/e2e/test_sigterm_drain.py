@@ -112,6 +112,9 @@ async def test_sigterm_drains_50_open_streams(tmp_path: Path, workers: int) -> N
     streams = [Received(f"drain-{n}", long=n % 2 == 0) for n in range(STREAMS)]
     workers_args = ("--workers", str(workers))
     with running_service(env, var_dir=var_dir, args=workers_args, timeout_s=STARTUP_S) as service:
+        # ready answers as soon as one worker serves; a worker still starting at SIGTERM has nothing to
+        # drain and logs no drain, so wait until every worker has started
+        await _every_worker_started(service, workers)
         limits = httpx.Limits(max_connections=STREAMS + 5)
         async with httpx.AsyncClient(base_url=service.url, timeout=60, limits=limits) as client:
             tasks = [asyncio.create_task(_consume(client, r)) for r in streams]
@@ -159,6 +162,13 @@ async def test_sigterm_drains_50_open_streams(tmp_path: Path, workers: int) -> N
     assert len(finished) == workers, tail  # one drain per worker process
     assert sum(f["stopped"] for f in finished) == STREAMS // 2, tail  # the long streams, cut
     assert all(f["unfinished"] == 0 for f in finished), tail
+
+
+async def _every_worker_started(service: RunningService, workers: int) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while service.log(1_000_000).count('"Application startup complete."') < workers:
+        assert time.monotonic() < deadline, service.log(3000)
+        await asyncio.sleep(0.1)
 
 
 async def _follow(client: httpx.AsyncClient, url: str, into: Received) -> None:
