@@ -33,7 +33,10 @@ websockets library (also through uvicorn.error) every frame: prompts. They never
 
 
 class _CurrentStderr:
-    """Writes to whatever ``sys.stderr`` is at write time (loggers are cached on first use)."""
+    """Writes to whatever ``sys.stderr`` is at write time (loggers are cached on first use). Each log line
+    arrives as one ``write`` of the line and its newline (``WriteLoggerFactory``; ``print`` writes them
+    separately): with several workers sharing one unbuffered stderr (``PYTHONUNBUFFERED``, as in
+    containers), two separate writes let another worker's line land between a line and its newline."""
 
     def write(self, text: str) -> int:
         return sys.stderr.write(text)
@@ -62,7 +65,7 @@ def configure_logging(settings: LogSettings) -> None:
     structlog.configure(
         processors=[*shared, *safety, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.WriteLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,  # re-configurable in one process (tests); costs ~1 µs a call
     )
     handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
