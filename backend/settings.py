@@ -132,6 +132,10 @@ class StreamSettings(Struct, frozen=True, kw_only=True):
     backend: Literal["auto", "memory", "redis"] = "auto"
     """``SWITCHBOARD_STREAM_BACKEND``: ``auto`` keeps events in Redis when ``REDIS_URL`` is set, so any
     instance can resume a stream."""
+    max_starting: Annotated[int, Meta(ge=0)] = 128
+    """``SWITCHBOARD_STREAM_MAX_STARTING``: streamed calls in their setup at once per worker (from arrival to
+    their first model output, at most 0.5 s each); a burst of new streams waits its turn instead of
+    stalling the streams already running (0: no limit)."""
 
 
 class ProviderSettings(Struct, frozen=True, kw_only=True):
@@ -327,6 +331,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "SWITCHBOARD_RATE_LIMIT_FAILURE": ("limits", "on_backend_failure"),
     "SWITCHBOARD_STREAM_RESUME_TTL_S": ("streams", "resume_ttl_s"),
     "SWITCHBOARD_STREAM_BACKEND": ("streams", "backend"),
+    "SWITCHBOARD_STREAM_MAX_STARTING": ("streams", "max_starting"),
     "SWITCHBOARD_ROUTES_FILE": ("routing", "routes_file"),
     "SWITCHBOARD_DEFAULT_ROUTE_FALLBACK": ("routing", "default_fallback"),
     "SWITCHBOARD_ROUTING_STRATEGY": ("routing", "strategy"),

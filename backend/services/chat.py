@@ -25,6 +25,7 @@ from backend.services.budgets import Budgets, Reservation
 from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
 from backend.services.output_screen import OutputScreen
+from backend.services.stream_starts import StreamStarts
 from backend.services.turns import (
     Answered,
     ChatOptions,
@@ -98,8 +99,10 @@ class ChatService:
         sink: CallSink | None = None,
         prices: PriceBook | None = None,
         budgets: Budgets | None = None,
+        starts: StreamStarts | None = None,
     ) -> None:
         self._catalog = catalog
+        self._starts = starts or StreamStarts(0)
         self._providers = providers
         self._sessions = sessions
         self._policies = policies
@@ -120,7 +123,20 @@ class ChatService:
         self, principal: Principal, request: ChatRequest, *, streaming: bool = False
     ) -> PreparedTurn:
         """Resolve agent, provider and policy; check limits and the input; load history. Raises domain
-        errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends (or ``abandon``)."""
+        errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends (or ``abandon``), and
+        first waits for a start slot (``StreamStarts``), held until its first model output."""
+        if not streaming:
+            return await self._prepare(principal, request, streaming=False)
+        slot = await self._starts.enter()
+        try:
+            prepared = await self._prepare(principal, request, streaming=True)
+        except BaseException:
+            slot.release()
+            raise
+        prepared.start_slot = slot
+        return prepared
+
+    async def _prepare(self, principal: Principal, request: ChatRequest, *, streaming: bool) -> PreparedTurn:
         agent = self._agent(request.agent)
         target = self._providers.target(provider=request.provider, model=request.model, agent=agent)
         tenant = principal.tenant_id
@@ -176,6 +192,7 @@ class ChatService:
 
     def abandon(self, prepared: PreparedTurn) -> None:
         """Give back what ``prepare`` took when the turn will not be streamed after all."""
+        prepared.start_slot.release()
         if prepared.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(prepared.principal, prepared.stream_lease))
             prepared.stream_lease = None
@@ -293,6 +310,7 @@ class ChatService:
         try:
             async with contextlib.aclosing(target.runtime.stream(prepared.turn, target.model)) as events:
                 async for event in events:
+                    prepared.start_slot.release()  # the model answers: this turn's setup is over
                     if isinstance(event, RunFinished):
                         finished = event
                         continue

@@ -24,6 +24,7 @@ from backend.services.background import BackgroundTasks
 from backend.services.budgets import Budgets, Reservation
 from backend.services.call_ledger import CallLedger
 from backend.services.limits import Limits
+from backend.services.stream_starts import UNGATED, StartSlot, StreamStarts
 from backend.services.turns import new_id, utcnow
 from backend.telemetry.call_log import LogCallSink
 from contracts.auth import Principal
@@ -81,6 +82,9 @@ class PreparedCall:
     streamed: bool = False
     first_output: float | None = None
     """``perf_counter`` of the first streamed event (time to first token)."""
+    start_slot: StartSlot = UNGATED
+    """A streamed call's place among the starting ones (``StreamStarts``), given back at its first event
+    or its end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +113,10 @@ class CompletionService:
         sink: CallSink | None = None,
         prices: PriceBook | None = None,
         budgets: Budgets | None = None,
+        starts: StreamStarts | None = None,
     ) -> None:
         self._providers = providers
+        self._starts = starts or StreamStarts(0)
         self._policies = policies
         self._checker = checker
         self._sessions = sessions
@@ -134,7 +140,29 @@ class CompletionService:
         streaming: bool = False,
         store: bool = False,
     ) -> PreparedCall:
-        """Route, check the input and the limits. Raises domain errors (a block: ``GuardrailBlocked``)."""
+        """Route, check the input and the limits. Raises domain errors (a block: ``GuardrailBlocked``).
+        A streamed call first waits for a start slot (``StreamStarts``), held until its first event."""
+        if not streaming:
+            return await self._prepare(principal, request, model, surface, wire, False, store)
+        slot = await self._starts.enter()
+        try:
+            call = await self._prepare(principal, request, model, surface, wire, True, store)
+        except BaseException:
+            slot.release()
+            raise
+        call.start_slot = slot
+        return call
+
+    async def _prepare(
+        self,
+        principal: Principal,
+        request: ModelRequest,
+        model: str | None,
+        surface: str,
+        wire: WireCall | None,
+        streaming: bool,
+        store: bool,
+    ) -> PreparedCall:
         route = self._providers.route(model)
         policy = await self._policies.get(principal.tenant_id, "default") or GuardrailPolicy(name="default")
         request, decisions, changed = await self._checked_input(policy, request)
@@ -186,6 +214,7 @@ class CompletionService:
 
     def abandon(self, call: PreparedCall) -> None:
         """Give back what ``prepare`` took when the call will not run after all."""
+        call.start_slot.release()
         if call.stream_lease is not None and self._limits is not None:
             self._background.spawn(self._limits.close_stream(call.principal, call.stream_lease))
             call.stream_lease = None
@@ -240,6 +269,7 @@ class CompletionService:
                 done = _done_of(event)
                 if call.first_output is None:
                     call.first_output = time.perf_counter()
+                    call.start_slot.release()  # the model answers: this call's setup is over
                 if done is None:
                     if screen is not None and type(event) is ModelTextDelta:
                         released = screen.feed(event.delta)

@@ -12,6 +12,7 @@ import structlog
 
 from backend.services.budgets import Reservation
 from backend.services.call_ledger import CallLedger
+from backend.services.stream_starts import UNGATED, StartSlot
 from contracts.agents import AgentDescriptor
 from contracts.auth import Principal
 from contracts.conversations import (
@@ -64,6 +65,9 @@ class PreparedTurn:
     """The budget reservation held until the turn's end is reported."""
     reported: bool = False
     """The turn's end has been reported (``TurnLedger.record``): never twice."""
+    start_slot: StartSlot = UNGATED
+    """A streamed turn's place among the starting ones (``StreamStarts``), given back at its first model
+    output or its end."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from backend.services.completions import CompletionService
 from backend.services.drain import Drain
 from backend.services.limits import Limits
 from backend.services.realtime import RealtimeService
+from backend.services.stream_starts import StreamStarts
 from backend.services.usage_buffer import BufferedUsageRecorder
 from backend.settings import (
     AuthSettings,
@@ -31,6 +32,7 @@ from backend.settings import (
     ServerSettings,
     Settings,
     StoreSettings,
+    StreamSettings,
 )
 from backend.wiring.instance_pool import InstancePool
 from backend.wiring.keys import static_key_entries
@@ -269,6 +271,7 @@ def chat_service(
     sink: CallSink,
     prices: PriceBook,
     budgets: Budgets,
+    starts: StreamStarts,
 ) -> ChatService:
     return ChatService(
         catalog=catalog,
@@ -283,6 +286,7 @@ def chat_service(
         sink=sink,
         prices=prices,
         budgets=budgets,
+        starts=starts,
     )
 
 
@@ -297,6 +301,7 @@ def completion_service(
     sink: CallSink,
     prices: PriceBook,
     budgets: Budgets,
+    starts: StreamStarts,
 ) -> CompletionService:
     return CompletionService(
         providers=providers,
@@ -309,6 +314,7 @@ def completion_service(
         sink=sink,
         prices=prices,
         budgets=budgets,
+        starts=starts,
     )
 
 
@@ -362,6 +368,10 @@ def redis_rate_limiter(redis: RedisClient) -> RateLimiter:
 
 def limits(limiter: RateLimiter, settings: LimitSettings, sink: CallSink) -> Limits:
     return Limits(limiter, settings, sink)
+
+
+def stream_starts(streams: StreamSettings) -> StreamStarts:
+    return StreamStarts(streams.max_starting)
 
 
 def memory_stream_log() -> StreamLog:

@@ -21,6 +21,7 @@ from backend.services.completions import CompletionService
 from backend.services.drain import Drain
 from backend.services.limits import Limits
 from backend.services.realtime import RealtimeService
+from backend.services.stream_starts import StreamStarts
 from backend.settings import ConfigError, Settings
 from backend.wiring import factories as f
 from backend.wiring.files import file_problems
@@ -162,6 +163,7 @@ def table(settings: Settings) -> list[Provide]:
         Provide(BackgroundTasks, f.background_tasks, "BackgroundTasks", close="drain"),
         Provide(Drain, f.drain, f"Drain (grace {settings.server.drain_grace_s:g} s)"),
         Provide(Limits, f.limits, "Limits (on first request)", per_request=True),
+        Provide(StreamStarts, f.stream_starts, _starts_label(settings)),
         (
             Provide(RateLimiter, f.redis_rate_limiter, "RedisRateLimiter")
             if settings.uses_redis(settings.limits.backend)
@@ -179,6 +181,11 @@ def table(settings: Settings) -> list[Provide]:
         Provide(RealtimeService, f.realtime_service, "RealtimeService (on first request)", per_request=True),
     ]
     return rows
+
+
+def _starts_label(settings: Settings) -> str:
+    limit = settings.streams.max_starting
+    return f"StreamStarts ({limit} at once)" if limit else "StreamStarts (no limit)"
 
 
 def _telemetry(settings: Settings) -> list[Provide]:

@@ -18,6 +18,7 @@ from backend.services.background import BackgroundTasks
 from backend.services.chat import ChatService
 from backend.services.completions import CompletionService
 from backend.services.limits import Limits
+from backend.services.stream_starts import StreamStarts
 from backend.settings import LimitSettings
 from contracts.auth import Principal
 from contracts.chat import ChatRequest
@@ -51,7 +52,9 @@ def chat_service(
     return service, sink, usage
 
 
-def completion_service(model: FakeModel) -> tuple[CompletionService, RecordingSink, BackgroundTasks]:
+def completion_service(
+    model: FakeModel, starts: StreamStarts | None = None
+) -> tuple[CompletionService, RecordingSink, BackgroundTasks]:
     sink, background = RecordingSink(), BackgroundTasks()
     service = CompletionService(
         providers=fake_directory(model),
@@ -61,6 +64,7 @@ def completion_service(model: FakeModel) -> tuple[CompletionService, RecordingSi
         sessions=MemorySessionStore(),
         background=background,
         sink=sink,
+        starts=starts,
     )
     return service, sink, background
 

@@ -13,6 +13,7 @@ from adapters.persistence.memory_policies import MemoryPolicyStore
 from adapters.persistence.memory_sessions import MemorySessionStore
 from adapters.persistence.memory_usage import MemoryUsageRecorder
 from backend.services.chat import ChatService
+from backend.services.stream_starts import StreamStarts
 from contracts.accounting import UsageRecord
 from contracts.auth import Principal
 from contracts.chat import ChatRequest
@@ -31,7 +32,10 @@ async def recorded(usage: MemoryUsageRecorder) -> list[UsageRecord]:
 
 
 def make_service(
-    runtime: FakeModel, *policies: GuardrailPolicy, checker: RuleEngineChecker | None = None
+    runtime: FakeModel,
+    *policies: GuardrailPolicy,
+    checker: RuleEngineChecker | None = None,
+    starts: StreamStarts | None = None,
 ) -> tuple[ChatService, MemorySessionStore, MemoryUsageRecorder]:
     sessions = MemorySessionStore()
     usage = MemoryUsageRecorder()
@@ -46,6 +50,7 @@ def make_service(
         policies=MemoryPolicyStore(policies),
         checker=checker or RuleEngineChecker(),
         usage=usage,
+        starts=starts,
     )
     return service, sessions, usage
 
