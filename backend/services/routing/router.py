@@ -337,10 +337,19 @@ def _for(request: ModelRequest, deployment: Deployment) -> ModelRequest:
     return request if request.model == deployment.model else _replace(request, model=deployment.model)
 
 
+_PASSES_THROUGH: dict[type, bool] = {}
+"""Per model class: does it implement ``WirePassthrough``? (A runtime protocol check reads every method
+name: ~15 us a call on Python 3.11, on every pass-through request; a class's methods do not change.)"""
+
+
 def _passthrough(deployment: Deployment, protocol: str) -> WirePassthrough | None:
     target = deployment.target
-    if isinstance(target, WirePassthrough) and target.speaks(protocol):
-        return target
+    kind = type(target)
+    passes = _PASSES_THROUGH.get(kind)
+    if passes is None:
+        passes = _PASSES_THROUGH[kind] = isinstance(target, WirePassthrough)
+    if passes and target.speaks(protocol):  # type: ignore[attr-defined]
+        return target  # type: ignore[return-value]
     return None
 
 
