@@ -12,6 +12,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+SWEEP_EVERY_S = 1.0
+
 
 @dataclass(slots=True)
 class _Stream:
@@ -30,6 +32,7 @@ class MemoryStreamLog:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
+        self._next_sweep = 0.0
 
     def _live(self, stream_id: str) -> _Stream | None:
         """The stream if it exists and has not expired (an expired one is forgotten)."""
@@ -40,7 +43,12 @@ class MemoryStreamLog:
         return stream
 
     def _sweep(self) -> None:
+        """Forget expired streams, at most once a second: a sweep reads every stream, and a burst of
+        thousands of opens must not read them all each time."""
         now = self._clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY_S
         for stream_id in [key for key, stream in self._streams.items() if stream.expires_at <= now]:
             del self._streams[stream_id]
 
