@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,23 +18,30 @@ from contracts.errors import StoreUnavailable
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def _connection_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.TimeoutError,
-        OSError,
-    ]
-    try:
-        import asyncpg  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - asyncpg is a dependency; SQLite-only installs still work
-        return tuple(errors)
-    errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.TooManyConnectionsError]
-    return tuple(errors)
+BASE_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    OSError,
+)
 
 
-CONNECTION_ERRORS = _connection_errors()
-"""Exceptions meaning "the database cannot serve us right now" (down, unreachable, pool exhausted)."""
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the database cannot serve us right now" (down, unreachable, pool exhausted).
+
+    asyncpg's own classes are added only once asyncpg has been imported (by the PostgreSQL engine): before
+    that none of them can have been raised, and importing asyncpg just to name them cost ~50 ms of every
+    SQLite start."""
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return BASE_CONNECTION_ERRORS
+    return (
+        *BASE_CONNECTION_ERRORS,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.TooManyConnectionsError,
+    )
+
 
 UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
 """SQLSTATEs (prefixes) of a server that cannot serve us now: connection exceptions, too many connections,
@@ -56,7 +64,7 @@ def store_errors(store: str = "database") -> Iterator[None]:
     """
     try:
         yield
-    except CONNECTION_ERRORS as exc:
+    except connection_errors() as exc:
         raise StoreUnavailable(f"{store} unavailable ({type(exc).__name__})") from exc
     except sa_exc.DBAPIError as exc:
         if not _is_unavailable(exc):
