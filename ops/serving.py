@@ -21,12 +21,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import svcs
-
 from backend.services.drain import Drain
 from backend.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    import svcs
     from litestar import Litestar
 
 
@@ -41,6 +40,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def drain_on_sigterm(registry: svcs.Registry) -> None:
     """Install, in the serving loop, a SIGTERM handler that drains before handing the signal on to the
     handler that was there before (uvicorn's). Runs as ``create_app(configure=...)`` at startup."""
+    import svcs  # not at the top: ``backend`` must be imported first (backend/__init__.py)
+
     with svcs.Container(registry) as container:
         drain = container.get(Drain)
     loop = asyncio.get_running_loop()
@@ -89,6 +90,8 @@ def reload_on_sighup(registry: svcs.Registry, *, fan_out: Callable[[], None] | N
     """Install, in the serving loop, a SIGHUP handler that reloads the configuration
     (backend/wiring/reload.py: validated, swapped only when valid, the outcome logged). ``fan_out``:
     how a reload asked over HTTP reaches the other worker processes."""
+    import svcs  # not at the top: ``backend`` must be imported first (backend/__init__.py)
+
     from backend.wiring.reload import Reloader
     from contracts.errors import ConfigRejected
 

@@ -49,3 +49,32 @@ def test_each_library_is_imported_when_its_feature_is_on() -> None:
         "OPENAI_API_KEY": "sk-test",
     }
     assert imported(env) == sorted(OPTIONAL)
+
+
+STARTUP_ONLY = ("advanced_alchemy", "aiohttp", "asyncpg", "svcs.aiohttp", "svcs.starlette")
+APP_CODE = """
+import json, pathlib, sys, tempfile
+from backend.app import create_app
+from tests.support.app import make_settings
+create_app(make_settings(pathlib.Path(tempfile.mkdtemp())))
+print(json.dumps(sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules)))
+"""
+
+
+def test_the_app_on_the_defaults_imports_none_of_the_start_up_costs() -> None:
+    """advanced-alchemy is not a dependency (installed, Litestar would import its service layer), svcs'
+    aiohttp and starlette integrations are skipped (backend/__init__.py), asyncpg only for PostgreSQL."""
+    out = subprocess.run(
+        [sys.executable, "-c", APP_CODE, json.dumps(STARTUP_ONLY)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_svcs_integrations_stay_importable_on_request() -> None:
+    code = "import backend, svcs.starlette; print(svcs.starlette.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "svcs.starlette"
