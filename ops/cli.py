@@ -156,6 +156,9 @@ def _startup_failed(exc: Exception) -> ConfigError:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate, then serve with uvicorn (uvloop + httptools); SIGTERM drains first (ops/serving.py)."""
+    import gc
+
+    gc.disable()  # start-up without collections; the app's startup turns them on (backend/runtime/heap.py)
     import uvloop
 
     from backend.wiring.keys import dev_key, parse_keys
@@ -175,6 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(_preflight(settings))
     except Exception as exc:
         raise _startup_failed(exc) from None
+    gc.enable()  # this process only supervises the workers (each starts with its own collector)
     _announce(settings, host, port, workers)
     serve_workers(settings, host, port, workers)  # exits the process when the workers have ended
     return 0

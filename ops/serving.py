@@ -139,6 +139,9 @@ def worker_signals(registry: svcs.Registry) -> None:
 def worker_app() -> Litestar:
     """The app of one uvicorn worker process (``workers > 1``): services built in the worker, drain on
     SIGTERM, reload on SIGHUP."""
+    import gc
+
+    gc.disable()  # start-up without collections; the app's startup turns them on (backend/runtime/heap.py)
     from backend.app import create_app
 
     hold_sighup()
