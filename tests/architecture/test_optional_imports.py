@@ -51,7 +51,7 @@ def test_each_library_is_imported_when_its_feature_is_on() -> None:
     assert imported(env) == sorted(OPTIONAL)
 
 
-STARTUP_ONLY = ("advanced_alchemy", "aiohttp", "asyncpg", "svcs.aiohttp", "svcs.starlette")
+STARTUP_ONLY = ("aiohttp", "asyncpg", "svcs.aiohttp", "svcs.starlette")
 APP_CODE = """
 import json, pathlib, sys, tempfile
 from backend.app import create_app
@@ -62,8 +62,8 @@ print(json.dumps(sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules))
 
 
 def test_the_app_on_the_defaults_imports_none_of_the_start_up_costs() -> None:
-    """advanced-alchemy is not a dependency (installed, Litestar would import its service layer), svcs'
-    aiohttp and starlette integrations are skipped (backend/__init__.py), asyncpg only for PostgreSQL."""
+    """svcs' aiohttp and starlette integrations are skipped (backend/__init__.py), the providers' HTTP client
+    is loaded only by a provider that calls out, asyncpg only for PostgreSQL."""
     out = subprocess.run(
         [sys.executable, "-c", APP_CODE, json.dumps(STARTUP_ONLY)],
         cwd=REPO,
