@@ -107,6 +107,17 @@ class PrometheusMetrics:
             multiprocess_mode="livesum",
             registry=r,
         )
+        self._starts = Gauge(
+            "switchboard_stream_starts",
+            "Streamed calls in their setup now (starting), and waiting for a start slot (waiting); "
+            "SWITCHBOARD_STREAM_MAX_STARTING bounds the first.",
+            ("state",),
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self._starting, self._waiting = self._starts.labels("starting"), self._starts.labels("waiting")
+        self._starting.set(0)
+        self._waiting.set(0)
         self._circuits = circuits
         self._children: dict[tuple[str | bool, ...], tuple[Any, Any, Any | None]] = {}
         self._token_children: dict[tuple[str, ...], tuple[Any, ...]] = {}
@@ -186,6 +197,11 @@ class PrometheusMetrics:
         if child is None:
             child = self._stream_children[surface] = self._streams.labels(surface)
         return child
+
+    def stream_starts_changed(self, starting: int, waiting: int) -> None:
+        """This worker's start gate (``StreamStarts``): slots taken and callers waiting."""
+        self._starting.set(starting)
+        self._waiting.set(waiting)
 
     # -- MetricsExposition --------------------------------------------------------------------------------
 

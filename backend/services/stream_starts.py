@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from collections.abc import Callable
 
 HOLD_S = 0.5
 """A slot is given back at the latest this long after it was taken."""
@@ -48,13 +49,21 @@ UNGATED = StartSlot(None, None)
 class StreamStarts:
     """A FIFO counting gate (per process, per configuration generation)."""
 
-    def __init__(self, limit: int, hold_s: float = HOLD_S) -> None:
+    def __init__(
+        self, limit: int, hold_s: float = HOLD_S, observe: Callable[[int, int], None] | None = None
+    ) -> None:
+        """``observe(starting, waiting)`` is called on every change (the metrics gauge)."""
         if limit < 0:
             raise ValueError(f"limit must be >= 0 (0: no limit), got {limit!r}")
         self.limit = limit
         self._hold_s = hold_s
+        self._observe = observe
         self._taken = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def _changed(self) -> None:
+        if self._observe is not None:
+            self._observe(self._taken, len(self._waiters))
 
     @property
     def starting(self) -> int:
@@ -72,9 +81,11 @@ class StreamStarts:
         loop = asyncio.get_running_loop()
         if self._taken < self.limit and not self._waiters:
             self._taken += 1
+            self._changed()
         else:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
+            self._changed()
             try:
                 await waiter  # the slot is handed over by ``_give_back`` (``_taken`` unchanged)
             except asyncio.CancelledError:
@@ -83,6 +94,7 @@ class StreamStarts:
                 else:
                     with contextlib.suppress(ValueError):  # already skipped by ``_give_back``
                         self._waiters.remove(waiter)
+                    self._changed()
                 raise
         slot = StartSlot(self, None)
         slot._timer = loop.call_later(self._hold_s, slot.release)
@@ -93,5 +105,7 @@ class StreamStarts:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)  # the slot goes straight to the next waiter
+                self._changed()
                 return
         self._taken -= 1
+        self._changed()

@@ -370,8 +370,9 @@ def limits(limiter: RateLimiter, settings: LimitSettings, sink: CallSink) -> Lim
     return Limits(limiter, settings, sink)
 
 
-def stream_starts(streams: StreamSettings) -> StreamStarts:
-    return StreamStarts(streams.max_starting)
+def stream_starts(streams: StreamSettings, metering: Metering) -> StreamStarts:
+    observe = metering.collector.stream_starts_changed if metering.collector is not None else None
+    return StreamStarts(streams.max_starting, observe=observe)
 
 
 def memory_stream_log() -> StreamLog:

@@ -66,6 +66,8 @@ async def test_json_sse_and_refused_requests_show_in_the_series(tmp_path: Path) 
     assert value(found, "switchboard_tokens_total", **chat, kind="output") >= answer["usage"]["output_tokens"]
     assert value(found, "switchboard_limit_refusals_total", limit="requests_per_minute") == 1
     assert value(found, "switchboard_open_streams", surface="chat") == 0
+    assert value(found, "switchboard_stream_starts", state="starting") == 0  # the stream's slot came back
+    assert value(found, "switchboard_stream_starts", state="waiting") == 0
     circuit = {"route": "default", "deployment": "scripted:scripted-1"}
     assert value(found, "switchboard_circuit_state", **circuit, state="ok") == 1
 

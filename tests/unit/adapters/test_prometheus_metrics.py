@@ -102,6 +102,15 @@ def test_failed_attempts_refusals_and_open_streams() -> None:
     assert value(found, "switchboard_open_streams", surface="chat") == 1
 
 
+def test_the_start_gate_shows_as_starting_and_waiting() -> None:
+    metrics = PrometheusMetrics()
+    assert value(samples(metrics), "switchboard_stream_starts", state="waiting") == 0
+    metrics.stream_starts_changed(128, 7)
+    found = samples(metrics)
+    assert value(found, "switchboard_stream_starts", state="starting") == 128
+    assert value(found, "switchboard_stream_starts", state="waiting") == 7
+
+
 def test_the_tenant_label_is_only_there_when_asked_for() -> None:
     metrics = PrometheusMetrics(tenant_label=True)
     metrics.call_ended(call())

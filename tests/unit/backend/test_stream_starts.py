@@ -36,6 +36,17 @@ async def test_waiters_get_slots_in_arrival_order_as_slots_come_back() -> None:
     assert gate.starting == 0
 
 
+async def test_every_change_is_reported_to_the_observer() -> None:
+    seen: list[tuple[int, int]] = []
+    gate = StreamStarts(1, observe=lambda starting, waiting: seen.append((starting, waiting)))
+    held = await gate.enter()
+    waiter = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0.01)
+    held.release()
+    (await waiter).release()
+    assert seen == [(1, 0), (1, 1), (1, 0), (0, 0)]
+
+
 async def test_a_slot_comes_back_by_itself_after_the_hold_time() -> None:
     gate = StreamStarts(1, hold_s=0.05)
     await gate.enter()  # never released by its holder (a stream that is never read)
