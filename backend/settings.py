@@ -132,10 +132,10 @@ class StreamSettings(Struct, frozen=True, kw_only=True):
     backend: Literal["auto", "memory", "redis"] = "auto"
     """``SWITCHBOARD_STREAM_BACKEND``: ``auto`` keeps events in Redis when ``REDIS_URL`` is set, so any
     instance can resume a stream."""
-    max_starting: Annotated[int, Meta(ge=0)] = 128
-    """``SWITCHBOARD_STREAM_MAX_STARTING``: streamed calls in their setup at once per worker (from arrival to
-    their first model output, at most 0.5 s each); a burst of new streams waits its turn instead of
-    stalling the streams already running (0: no limit)."""
+    max_starting: Annotated[int, Meta(ge=0)] = 64
+    """``SWITCHBOARD_STREAM_MAX_STARTING``: streamed calls in their setup at once per worker (from arrival
+    until their request goes upstream or their first output, at most 0.5 s each); a burst of new streams
+    waits its turn instead of stalling the streams already running (0: no limit)."""
 
 
 class ProviderSettings(Struct, frozen=True, kw_only=True):

@@ -72,6 +72,7 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.pricing import PriceBook
+from contracts.starts import ON_UPSTREAM_WAIT
 from contracts.telemetry import CallSink, Outcome
 from contracts.tools import ToolContext
 from contracts.usage import Usage
@@ -124,7 +125,7 @@ class ChatService:
     ) -> PreparedTurn:
         """Resolve agent, provider and policy; check limits and the input; load history. Raises domain
         errors. A streaming turn holds a concurrent-stream slot until ``stream`` ends (or ``abandon``), and
-        first waits for a start slot (``StreamStarts``), held until its first model output."""
+        first waits for a start slot, held until its setup is over (``StreamStarts``)."""
         if not streaming:
             return await self._prepare(principal, request, streaming=False)
         slot = await self._starts.enter()
@@ -134,6 +135,7 @@ class ChatService:
             slot.release()
             raise
         prepared.start_slot = slot
+        ON_UPSTREAM_WAIT.set(slot.release)  # the adapter ends the setup when it sends (contracts/starts.py)
         return prepared
 
     async def _prepare(self, principal: Principal, request: ChatRequest, *, streaming: bool) -> PreparedTurn:

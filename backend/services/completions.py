@@ -55,6 +55,7 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.pricing import PriceBook
+from contracts.starts import ON_UPSTREAM_WAIT
 from contracts.telemetry import CallEnded, CallSink, Outcome
 from contracts.usage import Usage
 
@@ -141,7 +142,7 @@ class CompletionService:
         store: bool = False,
     ) -> PreparedCall:
         """Route, check the input and the limits. Raises domain errors (a block: ``GuardrailBlocked``).
-        A streamed call first waits for a start slot (``StreamStarts``), held until its first event."""
+        A streamed call first waits for a start slot (``StreamStarts``), held until its setup is over."""
         if not streaming:
             return await self._prepare(principal, request, model, surface, wire, False, store)
         slot = await self._starts.enter()
@@ -151,6 +152,7 @@ class CompletionService:
             slot.release()
             raise
         call.start_slot = slot
+        ON_UPSTREAM_WAIT.set(slot.release)  # the adapter ends the setup when it sends (contracts/starts.py)
         return call
 
     async def _prepare(

@@ -28,6 +28,7 @@ from contracts.models import (
 from contracts.ports import ProviderDirectory, RealtimeChannelFactory
 from contracts.providers import ProviderInstance
 from contracts.routing import HealthPolicy
+from contracts.starts import upstream_wait
 from contracts.usage import Usage
 from tests.support.app import REPO
 
@@ -47,6 +48,8 @@ class FakeModel:
     first_token_delay: float = 0.0
     crash_after: int | None = None
     """Raise a plain RuntimeError (an adapter bug, not a domain error) after this many tokens."""
+    sends: bool = False
+    """Say, as an HTTP provider does, that the stream's request went upstream (``contracts.starts``)."""
 
     @property
     def descriptor(self) -> ProviderDescriptor:
@@ -76,6 +79,8 @@ class FakeModel:
         self.calls.append(request)
         finished = False
         try:
+            if self.sends:
+                upstream_wait()
             if self.first_token_delay:
                 await asyncio.sleep(self.first_token_delay)
             for index, token in enumerate(self.tokens):

@@ -17,6 +17,7 @@ from adapters.providers.http.session import HttpLimits, PooledSession
 from contracts.agents import ProviderHealth
 from contracts.errors import ProviderUnavailable
 from contracts.models import FailureKind
+from contracts.starts import upstream_wait
 
 
 class HttpSettings(Protocol):
@@ -86,6 +87,7 @@ class Upstream:
         """POST ``body`` and return the response once it is a success with a stream body, the idle
         watchdog on. The caller reads it, and releases (or closes) it."""
         session = self.session
+        upstream_wait()  # this stream's setup is over (contracts/starts.py)
         try:
             response = await session.get().post(
                 url, data=body, timeout=session.stream_timeout, allow_redirects=False

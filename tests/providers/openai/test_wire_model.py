@@ -23,6 +23,7 @@ from contracts.models import (
     UserPrompt,
 )
 from contracts.ports import LanguageModel
+from contracts.starts import ON_UPSTREAM_WAIT
 from ops.mock_upstream import MockUpstream
 from tests.providers.openai.wire_support import LOOKUP, MODES, PATHS, ask, collect, model_on
 
@@ -266,3 +267,22 @@ async def test_aclose_is_safe_before_any_call_and_twice(mock: MockUpstream, api_
         await model.aclose()
         await model.aclose()
         assert (await model.complete(ask("again"))).text == "Mock answer to: again"  # a new pool on demand
+
+
+async def test_a_stream_says_its_setup_is_over_when_the_request_goes_upstream(
+    mock: MockUpstream, api_mode: str
+) -> None:
+    """The start gate's signal (contracts/starts.py): once, before waiting on the upstream, never for a
+    JSON call."""
+    said: list[str] = []
+    token = ON_UPSTREAM_WAIT.set(lambda: said.append("sent"))
+    try:
+        async with model_on(mock, api_mode) as model:
+            await model.complete(ask("no stream"))
+            assert said == []
+            events = model.stream(ask("a stream"))
+            await anext(events)
+            assert said == ["sent"]
+            await events.aclose()
+    finally:
+        ON_UPSTREAM_WAIT.reset(token)

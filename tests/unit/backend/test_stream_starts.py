@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -142,5 +143,25 @@ async def test_a_streamed_model_call_holds_its_slot_until_its_first_event() -> N
     async for _ in events:
         pass
     assert gate.starting == 1  # the second call's slot, until it streams or is abandoned
+    service.abandon(second)
+    assert gate.starting == 0
+
+
+async def test_a_streamed_turn_gives_its_slot_back_when_its_request_goes_upstream() -> None:
+    """A slow upstream (here 5 s to its first token) holds no slot while it thinks."""
+    gate = StreamStarts(1, hold_s=30)
+    service, _, _ = make_service(FakeModel(first_token_delay=5, sends=True), starts=gate)
+    first = await service.prepare(PRINCIPAL, ChatRequest(message="one"), streaming=True)
+    events = service.stream(first)
+    assert isinstance(await anext(events), RunStarted)
+    waiting = asyncio.create_task(anext(events))  # the model has sent its request and waits
+    second = await asyncio.wait_for(
+        service.prepare(PRINCIPAL, ChatRequest(message="two"), streaming=True), timeout=2
+    )
+    assert not waiting.done()
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await events.aclose()
     service.abandon(second)
     assert gate.starting == 0
