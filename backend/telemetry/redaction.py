@@ -30,10 +30,16 @@ _SECRET_PATTERNS = (
     (re.compile(r"(?i)\b(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s,\"']+"), r"\1[redacted]"),
     (re.compile(r"(?i)(://[^:/@\s]+:)[^@/\s]+@"), r"\1[redacted]@"),
 )
+_MAYBE_SECRET = re.compile(r"(?i)=|bearer|x-api-key|@")
+"""What every pattern above needs somewhere in the text (``key=``, ``bearer``, ``x-api-key``, ``user:pw@``):
+one scan that most log values (paths, ids, names, numbers as text) fail, instead of four substitutions.
+Four ``re.sub`` calls on every string value were ~30 us of a ~45 us access-log line."""
 WITHHELD = "<message withheld: may contain request data>"
 
 
 def scrub(text: str) -> str:
+    if _MAYBE_SECRET.search(text) is None:
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
