@@ -41,7 +41,7 @@ from typing import Any
 
 import msgspec
 
-from ops.bench import harness, load, nginx, procfs, results, sse_load
+from ops.bench import harness, load, loop_probe, nginx, procfs, results, sse_load
 from ops.bench.sse import EXPECTED_DELTAS as SCRIPTED_DELTAS
 from ops.bench.stats import table
 
@@ -681,6 +681,13 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
                 path = args.sse_path or service.sse_path
                 scripted = service.env.get("SWITCHBOARD_PROVIDERS", "scripted") == "scripted"
                 extra = {"SWITCHBOARD_PROVIDER_SCRIPTED_TOKEN_DELAY_MS": f"{args.token_delay_ms:g}"}
+                probe_file = tmp / f"probe-{label}.json"
+                if args.probe:  # ops/bench/loop_probe.py: the loop's lag and I/O every 20 ms
+                    repo = service.checkout or harness.REPO
+                    extra |= {
+                        "PYTHONPATH": f"{harness.REPO / 'ops/bench/loop_probe_site'}{os.pathsep}{repo}",
+                        "BENCH_LOOP_PROBE": str(probe_file),
+                    }
                 expected = SCRIPTED_DELTAS if scripted and path == "/v1/chat/stream" else args.tokens
                 try:
                     svc = start_service(tmp / f"sse-{label}", service, up.url, extra)
@@ -721,6 +728,10 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
             out["targets"][label] = result
             if label not in ("direct", "forwarder"):
                 harness.stop(svc)  # one service at a time (its stack callback is then a no-op)
+                if args.probe and probe_file.exists():
+                    timeline = msgspec.json.decode(probe_file.read_bytes())
+                    result["probe"] = loop_probe.summary(timeline)
+                    result["probe_timeline"] = timeline
     measured = {k: v for k, v in out["targets"].items() if "summary" in v}
     if measured:
         names = list(measured)
@@ -728,6 +739,14 @@ def run_sse(args: argparse.Namespace, services: list[Service], tmp: Path) -> dic
         by_name = {n: dict(sse_load.rows(measured[n])) for n in names}
         for n in names:
             by_name[n]["upstream: latest tick, late by (ms)"] = measured[n].get("upstream_max_tick_lag_ms")
+            probed = measured[n].get("probe")
+            if probed:
+                by_name[n]["probe: loop lag max (ms) / time above 100 ms (s)"] = (
+                    f"{probed['max_lag_ms']:g} / {probed['lag_over_100ms_s']:g}"
+                )
+                by_name[n]["probe: longest busy stretch with no upstream read (s)"] = probed[
+                    "longest_busy_read_pause_s"
+                ]
         metrics = list(dict.fromkeys(m for n in names for m in by_name[n]))
         print(table(["metric", *names], [[m, *(by_name[n].get(m, "-") for n in names)] for m in metrics]))
     print("note: " + results.CPU_NOTE.format(cpus=os.cpu_count()))
@@ -779,6 +798,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--sse-path", help="path for every SSE target (default: chat completions / the service's)"
     )
     parser.add_argument("--stall-gap-s", type=float, default=sse_load.STALL_GAP_S)
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="SSE mode: probe each service's event loop (lag, upstream reads, sends; ops/bench/loop_probe.py)",
+    )
     parser.add_argument("--stream-timeout-s", type=float, default=sse_load.STREAM_TIMEOUT_S)
     return parser
 

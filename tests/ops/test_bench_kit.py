@@ -391,3 +391,20 @@ def test_nginx_serves_the_same_fixed_json() -> None:
         assert response.status == 200
         assert msgspec.json.decode(response.read(), type=ChatCompletion).object == "chat.completion"
         conn.close()
+
+
+def test_the_loop_probe_summary_finds_lag_and_a_busy_pause_without_upstream_reads() -> None:
+    from ops.bench.loop_probe import summary
+
+    # t, lag ms, reads, read bytes, sends, cpu s: reads flow, then 0.6 s of sends and lag with no read
+    rows = [
+        [0.0, 0.1, 10, 1000, 5, 0.1],
+        [0.2, 0.1, 20, 2000, 10, 0.2],
+        [0.4, 250.0, 20, 2000, 400, 0.4],
+        [0.6, 700.0, 20, 2000, 900, 0.9],
+        [0.8, 30.0, 20, 2000, 950, 1.0],
+        [1.0, 0.2, 90, 9000, 990, 1.1],
+        [1.2, 0.1, 90, 9000, 990, 1.1],  # idle: no read, but nothing to do either
+    ]
+    assert summary(rows) == {"max_lag_ms": 700.0, "lag_over_100ms_s": 0.4, "longest_busy_read_pause_s": 0.6}
+    assert summary(rows[:1]) == {}
