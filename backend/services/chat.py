@@ -72,7 +72,6 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.pricing import PriceBook
-from contracts.starts import ON_UPSTREAM_WAIT
 from contracts.telemetry import CallSink, Outcome
 from contracts.tools import ToolContext
 from contracts.usage import Usage
@@ -128,14 +127,10 @@ class ChatService:
         first waits for a start slot, held until its setup is over (``StreamStarts``)."""
         if not streaming:
             return await self._prepare(principal, request, streaming=False)
-        slot = await self._starts.enter()
-        try:
-            prepared = await self._prepare(principal, request, streaming=True)
-        except BaseException:
-            slot.release()
-            raise
+        prepared, slot = await self._starts.admit(
+            lambda: self._prepare(principal, request, streaming=True)
+        )
         prepared.start_slot = slot
-        ON_UPSTREAM_WAIT.set(slot.release)  # the adapter ends the setup when it sends (contracts/starts.py)
         return prepared
 
     async def _prepare(self, principal: Principal, request: ChatRequest, *, streaming: bool) -> PreparedTurn:

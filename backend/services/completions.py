@@ -55,7 +55,6 @@ from contracts.ports import (
     UsageRecorder,
 )
 from contracts.pricing import PriceBook
-from contracts.starts import ON_UPSTREAM_WAIT
 from contracts.telemetry import CallEnded, CallSink, Outcome
 from contracts.usage import Usage
 
@@ -84,8 +83,8 @@ class PreparedCall:
     first_output: float | None = None
     """``perf_counter`` of the first streamed event (time to first token)."""
     start_slot: StartSlot = UNGATED
-    """A streamed call's place among the starting ones (``StreamStarts``), given back at its first event
-    or its end."""
+    """A streamed call's place among the starting ones (``StreamStarts``), given back when its request
+    goes upstream, at its first event, or at its end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +144,10 @@ class CompletionService:
         A streamed call first waits for a start slot (``StreamStarts``), held until its setup is over."""
         if not streaming:
             return await self._prepare(principal, request, model, surface, wire, False, store)
-        slot = await self._starts.enter()
-        try:
-            call = await self._prepare(principal, request, model, surface, wire, True, store)
-        except BaseException:
-            slot.release()
-            raise
+        call, slot = await self._starts.admit(
+            lambda: self._prepare(principal, request, model, surface, wire, True, store)
+        )
         call.start_slot = slot
-        ON_UPSTREAM_WAIT.set(slot.release)  # the adapter ends the setup when it sends (contracts/starts.py)
         return call
 
     async def _prepare(

@@ -23,7 +23,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from contracts.starts import ON_UPSTREAM_WAIT
+
+T = TypeVar("T")
 
 HOLD_S = 0.5
 """A slot is given back at the latest this long after it was taken."""
@@ -77,6 +82,20 @@ class StreamStarts:
     @property
     def waiting(self) -> int:
         return len(self._waiters)
+
+    async def admit(self, setup: Callable[[], Awaitable[T]]) -> tuple[T, StartSlot]:
+        """Wait for a slot, then run ``setup`` (a streamed call's preparation) holding it. The slot is given
+        back if ``setup`` fails; otherwise the caller owns it, and the provider adapter gives it back when
+        the call's request goes upstream (``ON_UPSTREAM_WAIT``, contracts/starts.py: set here, in the
+        caller's context, which the stream's tasks inherit)."""
+        slot = await self.enter()
+        try:
+            prepared = await setup()
+        except BaseException:
+            slot.release()
+            raise
+        ON_UPSTREAM_WAIT.set(slot.release)
+        return prepared, slot
 
     async def enter(self) -> StartSlot:
         """Wait for a slot (at once when one is free and nobody waits)."""

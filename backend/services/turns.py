@@ -66,8 +66,8 @@ class PreparedTurn:
     reported: bool = False
     """The turn's end has been reported (``TurnLedger.record``): never twice."""
     start_slot: StartSlot = UNGATED
-    """A streamed turn's place among the starting ones (``StreamStarts``), given back at its first model
-    output or its end."""
+    """A streamed turn's place among the starting ones (``StreamStarts``), given back when its request
+    goes upstream, at its first model output, or at its end."""
 
 
 @dataclass(frozen=True, slots=True)
